@@ -1,0 +1,39 @@
+// The seam between an instance's lifecycle (instance.hpp) and the world that runs it
+// (containers, systemd, PostgreSQL). The real one is HostBackend; tests use a fake.
+#pragma once
+
+#include "config.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace pgnspawn {
+
+struct HealthResult {
+    bool healthy = false;
+    std::string detail;
+    uint64_t latency_usec = 0;
+};
+
+class Backend {
+public:
+    /// error is empty on success; a non-empty error is a sentence for the caller.
+    using Done = std::function<void(const std::string& error)>;
+
+    virtual ~Backend() = default;
+
+    /// From stopped (or failed) to accepting connections as the configured user.
+    virtual void start(const InstanceConfig& config, Done done) = 0;
+    /// Container gone and PostgreSQL shut down cleanly; nothing running counts as success.
+    virtual void stop(const InstanceConfig& config, Done done) = 0;
+    /// A bounded libpq round trip as the configured user.
+    virtual void health(const InstanceConfig& config, std::function<void(HealthResult)> done) = 0;
+    /// Whether the instance's container is up now (re-adoption at daemon start-up).
+    virtual bool is_running(const InstanceConfig& config) = 0;
+    /// on_exit runs once if the container goes away while watched; unwatch() ends it.
+    virtual void watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) = 0;
+    virtual void unwatch(const InstanceConfig& config) = 0;
+};
+
+}  // namespace pgnspawn

@@ -1,0 +1,248 @@
+#include "config.hpp"
+
+#include "names.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace pgnspawn {
+
+std::string_view to_string(ImageKind kind) {
+    switch (kind) {
+    case ImageKind::Host:
+        return "host";
+    }
+    return "unknown";
+}
+
+const InstanceConfig* Config::find(std::string_view name) const {
+    auto it = std::find_if(instances.begin(), instances.end(), [&](const auto& i) { return i.name == name; });
+    return it == instances.end() ? nullptr : &*it;
+}
+
+namespace {
+
+constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database",
+                                      "user",     "password",      "password_file",  "version"};
+
+class Parser {
+public:
+    Parser(const std::string& source, const ConfigEnvironment& env) : source_(source), env_(env) {}
+
+    [[noreturn]] void fail(const toml::source_region& where, const std::string& what) const {
+        throw ConfigError(fmt::format("{}:{}:{}: {}", source_, where.begin.line, where.begin.column, what));
+    }
+
+    Config parse(const toml::table& root) {
+        Config config;
+        config.source = source_;
+        for (const auto& [key, node] : root) {
+            if (key.str() != "instances")
+                fail(key.source(), fmt::format("unknown key {} (only [instances.NAME] tables are allowed at the top level)",
+                                               quote_untrusted(key.str())));
+            const auto* instances = node.as_table();
+            if (!instances)
+                fail(node.source(), "\"instances\" must be a table of [instances.NAME] tables");
+            for (const auto& [name, inode] : *instances)
+                config.instances.push_back(parse_instance(name, inode));
+        }
+        check_ports_unique(config, *root["instances"].as_table());
+        return config;
+    }
+
+private:
+    InstanceConfig parse_instance(const toml::key& name, const toml::node& node) {
+        if (auto problem = instance_name_problem(name.str()))
+            fail(name.source(), *problem);
+        const auto* table = node.as_table();
+        if (!table)
+            fail(node.source(), fmt::format("instance \"{}\" must be a table", name.str()));
+
+        for (const auto& [key, value] : *table) {
+            if (std::find(kInstanceKeys.begin(), kInstanceKeys.end(), key.str()) == kInstanceKeys.end())
+                fail(key.source(), fmt::format("unknown key {} in instance \"{}\" (known keys: {})",
+                                               quote_untrusted(key.str()), name.str(), fmt::join(kInstanceKeys, ", ")));
+        }
+
+        InstanceConfig c;
+        c.name = std::string(name.str());
+        c.state_directory = env_.state_root / c.name;
+
+        if (auto image = optional_string(*table, "image")) {
+            if (*image != "host")
+                fail((*table)["image"].node()->source(),
+                     fmt::format("unsupported image {} (supported: \"host\")", quote_untrusted(*image)));
+        }
+        c.image = ImageKind::Host;
+
+        const toml::node* port = (*table)["port"].node();
+        if (!port)
+            fail(node.source(), fmt::format("instance \"{}\" has no \"port\"", c.name));
+        auto port_value = port->value<int64_t>();
+        if (!port->is_integer() || !port_value || *port_value < 1 || *port_value > 65535)
+            fail(port->source(), "\"port\" must be an integer between 1 and 65535");
+        c.port = static_cast<std::uint16_t>(*port_value);
+
+        if (auto addr = optional_string(*table, "listen_address")) {
+            std::array<unsigned char, 16> buf{};
+            if (inet_pton(AF_INET, addr->c_str(), buf.data()) != 1 && inet_pton(AF_INET6, addr->c_str(), buf.data()) != 1)
+                fail((*table)["listen_address"].node()->source(),
+                     fmt::format("\"listen_address\" must be an IPv4 or IPv6 address, not {}", quote_untrusted(*addr)));
+            c.listen_address = *addr;
+        }
+
+        c.database = sql_name(*table, "database", c.name);
+        c.user = sql_name(*table, "user", c.name);
+        c.password = password(*table, node, c.name);
+        resolve_version(*table, c);
+        return c;
+    }
+
+    std::optional<std::string> optional_string(const toml::table& t, std::string_view key) const {
+        const toml::node* n = t[key].node();
+        if (!n)
+            return std::nullopt;
+        if (!n->is_string())
+            fail(n->source(), fmt::format("\"{}\" must be a string", key));
+        return n->value<std::string>();
+    }
+
+    /// Role and database names: plain identifiers, so they are safe in every context.
+    std::string sql_name(const toml::table& t, std::string_view key, const std::string& fallback) const {
+        auto v = optional_string(t, key);
+        if (!v)
+            return fallback;
+        auto ok_char = [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                   ch == '-';
+        };
+        bool ok = !v->empty() && v->size() <= 63 && std::all_of(v->begin(), v->end(), ok_char) &&
+                  !((*v)[0] >= '0' && (*v)[0] <= '9') && (*v)[0] != '-';
+        if (!ok)
+            fail(t[key].node()->source(),
+                 fmt::format("\"{}\" must be 1 to 63 letters, digits, '_' or '-', not starting with a digit or '-'; got {}",
+                             key, quote_untrusted(*v)));
+        return *v;
+    }
+
+    std::string password(const toml::table& t, const toml::node& instance, const std::string& name) const {
+        auto inline_pw = optional_string(t, "password");
+        auto file = optional_string(t, "password_file");
+        if (inline_pw && file)
+            fail(t["password_file"].node()->source(), "set either \"password\" or \"password_file\", not both");
+        if (!inline_pw && !file)
+            fail(instance.source(), fmt::format("instance \"{}\" has no \"password\" or \"password_file\"", name));
+        if (inline_pw) {
+            if (inline_pw->empty())
+                fail(t["password"].node()->source(), "\"password\" must not be empty");
+            return *inline_pw;
+        }
+        const auto& where = t["password_file"].node()->source();
+        std::filesystem::path path(*file);
+        if (!path.is_absolute())
+            fail(where, fmt::format("\"password_file\" must be an absolute path, not {}", quote_untrusted(*file)));
+        std::ifstream in(path, std::ios::binary);
+        if (!in)
+            fail(where, fmt::format("cannot read password_file {}: {}", quote_untrusted(*file), std::strerror(errno)));
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string pw = ss.str();
+        while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r'))
+            pw.pop_back();
+        if (pw.empty())
+            fail(where, fmt::format("password_file {} is empty", quote_untrusted(*file)));
+        if (pw.find('\n') != std::string::npos || pw.find('\0') != std::string::npos)
+            fail(where, fmt::format("password_file {} must hold the password on a single line", quote_untrusted(*file)));
+        return pw;
+    }
+
+    void resolve_version(const toml::table& t, InstanceConfig& c) const {
+        const toml::node* n = t["version"].node();
+        std::string version;
+        if (n) {
+            if (n->is_integer())
+                version = std::to_string(*n->value<int64_t>());
+            else if (n->is_string())
+                version = *n->value<std::string>();
+            else
+                fail(n->source(), "\"version\" must be a PostgreSQL major version such as 15 or \"15\"");
+            bool digits = !version.empty() && version.size() <= 4 &&
+                          std::all_of(version.begin(), version.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (!digits)
+                fail(n->source(), fmt::format("\"version\" must be a PostgreSQL major version such as 15, not {}",
+                                              quote_untrusted(version)));
+            if (!std::filesystem::exists(env_.postgresql_libdir / version / "bin/postgres"))
+                fail(n->source(), fmt::format("PostgreSQL {} is not installed ({} does not exist)", version,
+                                              (env_.postgresql_libdir / version / "bin/postgres").string()));
+        } else {
+            version = newest_postgresql_version(env_.postgresql_libdir);
+            if (version.empty())
+                fail(t.source(), fmt::format("no PostgreSQL server is installed under {} (install postgresql)",
+                                             env_.postgresql_libdir.string()));
+        }
+        c.postgresql_version = version;
+        c.postgresql_bindir = env_.postgresql_libdir / version / "bin";
+    }
+
+    void check_ports_unique(const Config& config, const toml::table& instances) const {
+        for (std::size_t i = 0; i < config.instances.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j) {
+                const auto& a = config.instances[i];
+                const auto& b = config.instances[j];
+                if (a.port == b.port && a.listen_address == b.listen_address)
+                    fail((*instances[a.name].as_table())["port"].node()->source(),
+                         fmt::format("instance \"{}\" uses port {} on {}, which instance \"{}\" already uses", a.name,
+                                     a.port, a.listen_address, b.name));
+            }
+    }
+
+    std::string source_;
+    const ConfigEnvironment& env_;
+};
+
+}  // namespace
+
+std::string newest_postgresql_version(const std::filesystem::path& libdir) {
+    std::error_code ec;
+    int best = -1;
+    for (const auto& entry : std::filesystem::directory_iterator(libdir, ec)) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.size() > 4 || !std::all_of(name.begin(), name.end(), ::isdigit))
+            continue;
+        if (!std::filesystem::exists(entry.path() / "bin/postgres", ec))
+            continue;
+        best = std::max(best, std::stoi(name));
+    }
+    return best < 0 ? std::string() : std::to_string(best);
+}
+
+Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source();
+        throw ConfigError(fmt::format("{}:{}:{}: {}", source_name, where.begin.line, where.begin.column, e.description()));
+    }
+    return Parser(source_name, env).parse(root);
+}
+
+Config load_config(const std::filesystem::path& file, const ConfigEnvironment& env) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw ConfigError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), file.string(), env);
+}
+
+}  // namespace pgnspawn

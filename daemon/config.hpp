@@ -1,0 +1,60 @@
+// /etc/pgnspawn/pgnspawn.toml: what instances exist and how they are set up.
+// Parsing is strict: unknown keys, wrong types and bad values are errors that name
+// file:line:column, and nothing half-parsed is ever used.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgnspawn {
+
+enum class ImageKind { Host };
+
+std::string_view to_string(ImageKind kind);
+
+struct InstanceConfig {
+    std::string name;
+    ImageKind image = ImageKind::Host;
+    std::uint16_t port = 0;
+    std::string listen_address = "127.0.0.1";
+    std::string database;
+    std::string user;
+    /// The secret itself (from `password` or read from `password_file`). Never log it.
+    std::string password;
+    std::string postgresql_version;          ///< e.g. "15"
+    std::filesystem::path postgresql_bindir;  ///< e.g. /usr/lib/postgresql/15/bin
+    std::filesystem::path state_directory;    ///< e.g. /var/lib/pgnspawn/NAME
+
+    bool operator==(const InstanceConfig&) const = default;
+};
+
+/// Where the parser looks things up on this machine; tests point it elsewhere.
+struct ConfigEnvironment {
+    std::filesystem::path state_root;         ///< default /var/lib/pgnspawn
+    std::filesystem::path postgresql_libdir;  ///< default /usr/lib/postgresql
+};
+
+struct Config {
+    std::filesystem::path source;
+    std::vector<InstanceConfig> instances;
+
+    const InstanceConfig* find(std::string_view name) const;
+};
+
+/// A configuration problem, already formatted as "FILE:LINE:COLUMN: what is wrong".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env);
+Config load_config(const std::filesystem::path& file, const ConfigEnvironment& env);
+
+/// The newest "VERSION/bin/postgres" under libdir, or an empty string.
+std::string newest_postgresql_version(const std::filesystem::path& libdir);
+
+}  // namespace pgnspawn

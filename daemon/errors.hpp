@@ -1,0 +1,30 @@
+// Error names of the org.pgnspawn1 API, in one place (like systemd's bus-common-errors.h),
+// and the domain exception that carries one of them to the D-Bus boundary.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace pgnspawn {
+
+namespace error_name {
+inline constexpr const char* NoSuchInstance = "org.pgnspawn1.Error.NoSuchInstance";
+inline constexpr const char* NotRunning = "org.pgnspawn1.Error.NotRunning";
+inline constexpr const char* StartFailed = "org.pgnspawn1.Error.StartFailed";
+inline constexpr const char* StopFailed = "org.pgnspawn1.Error.StopFailed";
+inline constexpr const char* InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+inline constexpr const char* AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
+inline constexpr const char* Failed = "org.freedesktop.DBus.Error.Failed";
+}  // namespace error_name
+
+/// A failure with a D-Bus error name and a sentence a person can act on.
+class DomainError : public std::runtime_error {
+public:
+    DomainError(const char* name, const std::string& message) : std::runtime_error(message), name_(name) {}
+    const char* name() const noexcept { return name_; }
+
+private:
+    const char* name_;
+};
+
+}  // namespace pgnspawn

@@ -1,0 +1,88 @@
+#include "layout.hpp"
+
+#include "names.hpp"
+
+#include <fmt/format.h>
+
+namespace pgnspawn {
+
+InstancePaths::InstancePaths(const InstanceConfig& c)
+    : state(c.state_directory),
+      root(c.state_directory / "root"),
+      data(c.state_directory / "data"),
+      data_tmp(c.state_directory / "data.new"),
+      socket_dir(c.state_directory / "run"),
+      initdb_log(c.state_directory / "initdb.log") {}
+
+std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
+    const InstancePaths p(c);
+    return {
+        nspawn_binary,
+        "--quiet",
+        "--keep-unit",
+        "--register=yes",
+        fmt::format("--machine={}", machine_name(c.name)),
+        fmt::format("--directory={}", p.root.string()),
+        "--read-only",
+        "--tmpfs=/tmp",
+        "--bind-ro=/usr",
+        "--bind-ro=/etc/passwd",
+        "--bind-ro=/etc/group",
+        "--bind-ro=/etc/nsswitch.conf",
+        fmt::format("--bind={}:{}", p.data.string(), kContainerData),
+        fmt::format("--bind={}:{}", p.socket_dir.string(), kContainerSocketDir),
+        // PostgreSQL is PID 1 (no --as-pid2): nspawn's stub init would turn a stop into
+        // SIGTERM, a "smart" shutdown that waits for every client to disconnect. SIGINT
+        // is PostgreSQL's fast shutdown: clients are disconnected, a checkpoint is written.
+        "--kill-signal=SIGINT",
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--link-journal=no",
+        "--console=pipe",
+        "--user=postgres",
+        "--chdir=/",
+        (c.postgresql_bindir / "postgres").string(),
+        "-D",
+        kContainerData,
+        "-c",
+        fmt::format("listen_addresses={}", c.listen_address),
+        "-c",
+        fmt::format("port={}", c.port),
+        "-c",
+        fmt::format("unix_socket_directories={}", kContainerSocketDir),
+        "-c",
+        "logging_collector=off",
+    };
+}
+
+std::vector<std::string> initdb_argv(const InstanceConfig& c) {
+    const InstancePaths p(c);
+    return {
+        (c.postgresql_bindir / "initdb").string(),
+        "--pgdata", p.data_tmp.string(),
+        "--username=postgres",
+        "--auth-local=peer",
+        "--auth-host=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+        "--no-instructions",
+    };
+}
+
+std::string pg_hba_conf() {
+    return "# Written by pgnspawn when the cluster was created.\n"
+           "# TYPE  DATABASE  USER  ADDRESS  METHOD\n"
+           "local   all       all            peer map=pgnspawn\n"
+           "host    all       all   0.0.0.0/0  scram-sha-256\n"
+           "host    all       all   ::/0       scram-sha-256\n";
+}
+
+std::string pg_ident_conf() {
+    return "# Written by pgnspawn: the daemon (root on the host) administers the cluster\n"
+           "# through the unix socket as the superuser postgres.\n"
+           "# MAPNAME  SYSTEM-USERNAME  PG-USERNAME\n"
+           "pgnspawn   root             postgres\n"
+           "pgnspawn   postgres         postgres\n";
+}
+
+}  // namespace pgnspawn

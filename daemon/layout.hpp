@@ -1,0 +1,43 @@
+// Where an instance's files live and how its container is assembled: the paths under its
+// state directory, the container's command line, and the transient unit's settings.
+// Pure functions of the configuration, so they are unit-tested without a container.
+#pragma once
+
+#include "config.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace pgnspawn {
+
+/// Paths of one instance on the host.
+struct InstancePaths {
+    std::filesystem::path state;      ///< STATE            (0750 root:postgres)
+    std::filesystem::path root;       ///< STATE/root       the container's tiny root directory
+    std::filesystem::path data;       ///< STATE/data       PGDATA (0700 postgres)
+    std::filesystem::path data_tmp;   ///< STATE/data.new   initdb target, renamed when complete
+    std::filesystem::path socket_dir; ///< STATE/run        PostgreSQL's unix socket (0750)
+    std::filesystem::path initdb_log; ///< STATE/initdb.log
+
+    explicit InstancePaths(const InstanceConfig& c);
+};
+
+/// Paths as the container sees them.
+inline constexpr const char* kContainerData = "/var/lib/postgresql/data";
+inline constexpr const char* kContainerSocketDir = "/run/postgresql";
+
+/// The systemd-nspawn command line (argv[0] included) that runs PostgreSQL as PID 1 of a
+/// container registered with machined, so that nspawn's --kill-signal=SIGINT reaches the
+/// postmaster directly and requests a fast, clean shutdown.
+std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
+
+/// The initdb command line (argv[0] included).
+std::vector<std::string> initdb_argv(const InstanceConfig& c);
+
+/// pg_hba.conf and pg_ident.conf written into a fresh cluster: peer authentication on the
+/// socket (root maps to the postgres superuser), scram-sha-256 for every TCP client.
+std::string pg_hba_conf();
+std::string pg_ident_conf();
+
+}  // namespace pgnspawn

@@ -1,0 +1,49 @@
+#include "log.hpp"
+
+#include <systemd/sd-journal.h>
+
+#include <cstdio>
+#include <string>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pgnspawn {
+
+namespace {
+/// True when stderr is connected to the journal (JOURNAL_STREAM matches it).
+bool journal_available() {
+    static const bool available = [] {
+        const char* js = std::getenv("JOURNAL_STREAM");
+        if (!js)
+            return false;
+        struct stat st {};
+        if (fstat(STDERR_FILENO, &st) < 0)
+            return false;
+        unsigned long dev = 0, ino = 0;
+        if (std::sscanf(js, "%lu:%lu", &dev, &ino) != 2)
+            return false;
+        return st.st_dev == dev && st.st_ino == ino;
+    }();
+    return available;
+}
+}  // namespace
+
+void log_at(int priority, std::string_view message, std::string_view instance, std::string_view unit) {
+    if (!journal_available()) {
+        std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+        return;
+    }
+    const std::string msg(message), inst(instance), un(unit);
+    // Fields are passed as "%s" arguments: a message may contain '%'.
+    if (!inst.empty() && !un.empty())
+        sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "PGNSPAWN_INSTANCE=%s", inst.c_str(),
+                        "UNIT=%s", un.c_str(), "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);
+    else if (!inst.empty())
+        sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "PGNSPAWN_INSTANCE=%s", inst.c_str(),
+                        "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);
+    else
+        sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);
+}
+
+}  // namespace pgnspawn

@@ -1,0 +1,25 @@
+// Structured logging to the journal, systemd style: MESSAGE= plus fields such as
+// INSTANCE= and UNIT=. Falls back to stderr when not run under systemd. Never pass a
+// password here.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+
+namespace pgnspawn {
+
+void log_at(int priority, std::string_view message, std::string_view instance = {}, std::string_view unit = {});
+
+inline void log_info(std::string_view m, std::string_view instance = {}, std::string_view unit = {}) {
+    log_at(6, m, instance, unit);
+}
+inline void log_warning(std::string_view m, std::string_view instance = {}, std::string_view unit = {}) {
+    log_at(4, m, instance, unit);
+}
+inline void log_error(std::string_view m, std::string_view instance = {}, std::string_view unit = {}) {
+    log_at(3, m, instance, unit);
+}
+
+}  // namespace pgnspawn

@@ -1,0 +1,155 @@
+#include "manager_dbus.hpp"
+
+#include "errors.hpp"
+#include "log.hpp"
+#include "names.hpp"
+#include "uri.hpp"
+
+#include <fmt/format.h>
+
+namespace pgnspawn {
+
+namespace {
+
+/// Runs a handler body and turns every failure into a named sdbus::Error.
+template <typename F>
+auto at_boundary(F&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const sdbus::Error&) {
+        throw;
+    } catch (const DomainError& e) {
+        throw sdbus::Error(e.name(), e.what());
+    } catch (const std::exception& e) {
+        log_error(fmt::format("Internal error in a D-Bus handler: {}", e.what()));
+        throw sdbus::Error(error_name::Failed, fmt::format("internal error: {}", e.what()));
+    }
+}
+
+/// Async handlers: the same translation, delivered through the pending reply.
+template <typename Result, typename F>
+void at_boundary_async(Result& result, F&& body) {
+    try {
+        at_boundary(std::forward<F>(body));
+    } catch (const sdbus::Error& e) {
+        result.returnError(e);
+    }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+InstanceObject::InstanceObject(sdbus::IConnection& bus, Instance& instance)
+    : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(instance) {
+    registerAdaptor();
+}
+
+InstanceObject::~InstanceObject() { unregisterAdaptor(); }
+
+void InstanceObject::state_changed() {
+    getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError"});
+}
+
+std::string InstanceObject::Name() { return instance_.name(); }
+std::string InstanceObject::State() { return std::string(to_string(instance_.state())); }
+uint16_t InstanceObject::Port() { return instance_.config().port; }
+std::string InstanceObject::Database() { return instance_.config().database; }
+std::string InstanceObject::User() { return instance_.config().user; }
+std::string InstanceObject::Image() { return std::string(to_string(instance_.config().image)); }
+std::string InstanceObject::Unit() { return unit_name(instance_.name()); }
+std::string InstanceObject::Machine() { return machine_name(instance_.name()); }
+std::string InstanceObject::LastError() { return instance_.last_error(); }
+
+// ---------------------------------------------------------------------------------------
+
+ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager)
+    : AdaptorInterfaces(bus, kManagerObjectPath), manager_(manager) {
+    for (const auto& instance : manager_.instances()) {
+        auto object = std::make_unique<InstanceObject>(bus, *instance);
+        auto* raw = object.get();
+        instance->set_listener([this, raw](const Instance& i) {
+            raw->state_changed();
+            emitStateChanged(i.name(), std::string(to_string(i.state())));
+        });
+        objects_.push_back(std::move(object));
+    }
+    registerAdaptor();
+}
+
+ManagerObject::~ManagerObject() {
+    for (const auto& instance : manager_.instances())
+        instance->set_listener(nullptr);
+    unregisterAdaptor();
+}
+
+void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    at_boundary_async(*reply, [&] {
+        Instance& instance = manager_.lookup(name);
+        instance.start([reply, name = instance.name()](const std::string& error) {
+            if (error.empty())
+                reply->returnResults();
+            else
+                reply->returnError(
+                    sdbus::Error(error_name::StartFailed, fmt::format("Failed to start instance {}: {}", name, error)));
+        });
+    });
+}
+
+void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    at_boundary_async(*reply, [&] {
+        Instance& instance = manager_.lookup(name);
+        instance.stop([reply, name = instance.name()](const std::string& error) {
+            if (error.empty())
+                reply->returnResults();
+            else
+                reply->returnError(
+                    sdbus::Error(error_name::StopFailed, fmt::format("Failed to stop instance {}: {}", name, error)));
+        });
+    });
+}
+
+Instance& ManagerObject::running_instance(const std::string& name) {
+    Instance& instance = manager_.lookup(name);
+    if (instance.state() != State::Running)
+        throw DomainError(error_name::NotRunning,
+                          fmt::format("instance {} is not running (it is {})", instance.name(),
+                                      to_string(instance.state())));
+    return instance;
+}
+
+std::tuple<std::string, uint16_t> ManagerObject::GetAddress(const std::string& name) {
+    return at_boundary([&] {
+        const auto& c = running_instance(name).config();
+        return std::tuple<std::string, uint16_t>(c.listen_address, c.port);
+    });
+}
+
+void ManagerObject::HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& result, std::string name) {
+    auto reply = std::make_shared<sdbus::Result<bool, std::string, uint64_t>>(std::move(result));
+    at_boundary_async(*reply, [&] {
+        manager_.lookup(name).health(
+            [reply](const HealthResult& r) { reply->returnResults(r.healthy, r.detail, r.latency_usec); });
+    });
+}
+
+std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ManagerObject::ListInstances() {
+    return at_boundary([&] {
+        std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> out;
+        for (const auto& i : manager_.instances())
+            out.emplace_back(i->name(), std::string(to_string(i->state())),
+                             sdbus::ObjectPath(instance_object_path(i->name())));
+        return out;
+    });
+}
+
+std::string ManagerObject::GetConnectionUri(const std::string& name) {
+    return at_boundary([&] {
+        const auto& c = manager_.lookup(name).config();
+        return connection_uri(c.user, c.password, c.listen_address, c.port, c.database);
+    });
+}
+
+}  // namespace pgnspawn

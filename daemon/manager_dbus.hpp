@@ -1,0 +1,59 @@
+// The D-Bus face of the manager and its instances: converts types and errors, nothing
+// else. Every handler translates domain failures into named sdbus::Errors here, because
+// sdbus-c++ 1.2.0 aborts the process on any other exception escaping a handler.
+#pragma once
+
+#include "manager.hpp"
+
+#include "instance_adaptor.h"
+#include "manager_adaptor.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <memory>
+#include <vector>
+
+namespace pgnspawn {
+
+class InstanceObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Instance_adaptor> {
+public:
+    InstanceObject(sdbus::IConnection& bus, Instance& instance);
+    ~InstanceObject();
+
+    /// Emits PropertiesChanged for everything that changes with the state.
+    void state_changed();
+
+private:
+    std::string Name() override;
+    std::string State() override;
+    uint16_t Port() override;
+    std::string Database() override;
+    std::string User() override;
+    std::string Image() override;
+    std::string Unit() override;
+    std::string Machine() override;
+    std::string LastError() override;
+
+    Instance& instance_;
+};
+
+class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor> {
+public:
+    ManagerObject(sdbus::IConnection& bus, Manager& manager);
+    ~ManagerObject();
+
+private:
+    void Start(sdbus::Result<>&& result, std::string name) override;
+    void Stop(sdbus::Result<>&& result, std::string name) override;
+    std::tuple<std::string, uint16_t> GetAddress(const std::string& name) override;
+    void HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& result, std::string name) override;
+    std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
+    std::string GetConnectionUri(const std::string& name) override;
+
+    Instance& running_instance(const std::string& name);
+
+    Manager& manager_;
+    std::vector<std::unique_ptr<InstanceObject>> objects_;
+};
+
+}  // namespace pgnspawn

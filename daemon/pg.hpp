@@ -1,0 +1,61 @@
+// Non-blocking libpq on the event loop: PQconnectStartParams/PQconnectPoll and
+// PQsendQuery, driven by socket readiness, each step bounded by a timeout.
+#pragma once
+
+#include "event_loop.hpp"
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pgnspawn {
+
+using PgParams = std::vector<std::pair<std::string, std::string>>;
+using PgRows = std::vector<std::vector<std::string>>;
+
+class PgConnection {
+public:
+    /// error is empty on success.
+    using ConnectDone = std::function<void(const std::string& error)>;
+    /// rows are those of the last result of the (possibly multi-statement) query.
+    using QueryDone = std::function<void(const std::string& error, PgRows rows)>;
+
+    PgConnection(EventLoop& loop, std::chrono::milliseconds timeout);
+    ~PgConnection();
+    PgConnection(const PgConnection&) = delete;
+    PgConnection& operator=(const PgConnection&) = delete;
+
+    /// The callback may destroy this object.
+    void connect(const PgParams& params, ConnectDone done);
+    void query(const std::string& sql, QueryDone done);
+
+    PGconn* raw() const { return conn_; }
+
+private:
+    void connect_step();
+    void query_step();
+    void wait_for(uint32_t events, void (PgConnection::*step)());
+    void arm_timeout(const char* what);
+    void fail(const std::string& error);
+    std::string last_error() const;
+
+    EventLoop& loop_;
+    std::chrono::milliseconds timeout_;
+    PGconn* conn_ = nullptr;
+    EventSource io_;
+    EventSource timer_;
+    ConnectDone connect_done_;
+    QueryDone query_done_;
+    std::string query_error_;
+    PgRows rows_;
+    void (PgConnection::*step_)() = nullptr;
+};
+
+/// Turns a libpq message ("FATAL:  password authentication failed...\n") into one line.
+std::string tidy_pg_message(std::string message);
+
+}  // namespace pgnspawn

@@ -1,0 +1,184 @@
+#include "systemd.hpp"
+
+#include "log.hpp"
+
+#include <fmt/format.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-journal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+
+namespace pgnspawn {
+
+namespace {
+constexpr const char* kSystemd = "org.freedesktop.systemd1";
+constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
+constexpr const char* kManagerIface = "org.freedesktop.systemd1.Manager";
+constexpr const char* kUnitIface = "org.freedesktop.systemd1.Unit";
+constexpr uint64_t kCallTimeoutUsec = 30'000'000;
+
+using Property = sdbus::Struct<std::string, sdbus::Variant>;
+using ExecCommand = sdbus::Struct<std::string, std::vector<std::string>, bool>;
+using AuxUnit = sdbus::Struct<std::string, std::vector<Property>>;
+
+std::string describe(const sdbus::Error& e) { return e.getMessage().empty() ? e.getName() : e.getMessage(); }
+}  // namespace
+
+SystemdClient::SystemdClient(sdbus::IConnection& bus) : bus_(bus) {
+    manager_ = sdbus::createProxy(bus_, kSystemd, kManagerPath);
+    manager_->finishRegistration();
+    job_removed_ = bus_.addMatch(fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='JobRemoved'",
+                                             kSystemd, kManagerPath, kManagerIface),
+                                 [this](sdbus::Message& msg) { on_job_removed(msg); });
+    // Without a subscriber systemd does not send unit PropertiesChanged signals.
+    manager_->callMethodAsync("Subscribe").onInterface(kManagerIface).uponReplyInvoke([](const sdbus::Error* e) {
+        if (e)
+            log_warning(fmt::format("Failed to subscribe to systemd signals: {}", describe(*e)));
+    });
+}
+
+std::string SystemdClient::unit_object_path(const std::string& unit) {
+    char* out = nullptr;
+    if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit.c_str(), &out) < 0)
+        throw std::runtime_error("sd_bus_path_encode failed");
+    std::string path(out);
+    std::free(out);
+    return path;
+}
+
+void SystemdClient::on_job_removed(sdbus::Message& msg) {
+    uint32_t id = 0;
+    sdbus::ObjectPath job;
+    std::string unit, result;
+    try {
+        msg >> id >> job >> unit >> result;
+    } catch (const sdbus::Error&) {
+        return;
+    }
+    auto it = jobs_.find(job);
+    if (it == jobs_.end())
+        return;
+    auto done = std::move(it->second);
+    jobs_.erase(it);
+    done(result);
+}
+
+void SystemdClient::start_transient_service(const TransientService& service, Done done) {
+    std::vector<Property> props{
+        {"Description", sdbus::Variant(service.description)},
+        {"Type", sdbus::Variant(std::string("notify"))},
+        {"NotifyAccess", sdbus::Variant(std::string("main"))},
+        {"ExecStart", sdbus::Variant(std::vector<ExecCommand>{{service.argv.front(), service.argv, false}})},
+        // SIGTERM only to nspawn, which turns it into --kill-signal for the container.
+        {"KillMode", sdbus::Variant(std::string("mixed"))},
+        {"Delegate", sdbus::Variant(true)},
+        {"Slice", sdbus::Variant(std::string("machine.slice"))},
+        {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},
+        {"SyslogIdentifier", sdbus::Variant(service.syslog_identifier)},
+        {"TimeoutStopUSec", sdbus::Variant(service.timeout_stop_usec)},
+    };
+    const std::string unit = service.unit;
+    manager_->callMethodAsync("StartTransientUnit")
+        .onInterface(kManagerIface)
+        .withTimeout(kCallTimeoutUsec)
+        .withArguments(unit, std::string("fail"), props, std::vector<AuxUnit>{})
+        .uponReplyInvoke([this, unit, done](const sdbus::Error* e, sdbus::ObjectPath job) {
+            if (e) {
+                done(fmt::format("systemd refused to start {}: {}", unit, describe(*e)));
+                return;
+            }
+            jobs_[job] = [unit, done](const std::string& result) {
+                if (result == "done")
+                    done("");
+                else
+                    done(fmt::format("the start job of {} finished with result \"{}\"", unit, result));
+            };
+        });
+}
+
+void SystemdClient::stop_unit(const std::string& unit, StopDone done) {
+    manager_->callMethodAsync("StopUnit")
+        .onInterface(kManagerIface)
+        .withTimeout(kCallTimeoutUsec)
+        .withArguments(unit, std::string("replace"))
+        .uponReplyInvoke([this, unit, done](const sdbus::Error* e, sdbus::ObjectPath job) {
+            if (e) {
+                if (e->getName() == "org.freedesktop.systemd1.NoSuchUnit")
+                    done("", false);
+                else
+                    done(fmt::format("systemd refused to stop {}: {}", unit, describe(*e)), false);
+                return;
+            }
+            jobs_[job] = [unit, done](const std::string& result) {
+                if (result == "done")
+                    done("", true);
+                else
+                    done(fmt::format("the stop job of {} finished with result \"{}\"", unit, result), true);
+            };
+        });
+}
+
+void SystemdClient::reset_failed_unit(const std::string& unit) {
+    manager_->callMethodAsync("ResetFailedUnit")
+        .onInterface(kManagerIface)
+        .withArguments(unit)
+        .uponReplyInvoke([](const sdbus::Error*) {});
+}
+
+SystemdClient::Watch SystemdClient::watch_unit(const std::string& unit,
+                                               std::function<void(const std::string&)> on_state) {
+    const auto match = fmt::format(
+        "type='signal',sender='{}',path='{}',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+        "arg0='{}'",
+        kSystemd, unit_object_path(unit), kUnitIface);
+    return bus_.addMatch(match, [on_state](sdbus::Message& msg) {
+        std::string iface;
+        std::map<std::string, sdbus::Variant> changed;
+        try {
+            msg >> iface >> changed;
+        } catch (const sdbus::Error&) {
+            return;
+        }
+        auto it = changed.find("ActiveState");
+        if (iface == kUnitIface && it != changed.end())
+            on_state(it->second.get<std::string>());
+    });
+}
+
+std::string SystemdClient::active_state_blocking(const std::string& unit) {
+    try {
+        auto proxy = sdbus::createProxy(bus_, kSystemd, unit_object_path(unit));
+        sdbus::Variant v = proxy->getProperty("ActiveState").onInterface(kUnitIface);
+        return v.get<std::string>();
+    } catch (const sdbus::Error& e) {
+        log_warning(fmt::format("Failed to read the state of {}: {}", unit, describe(e)));
+        return "inactive";
+    }
+}
+
+std::vector<std::string> SystemdClient::journal_tail(const std::string& unit, std::size_t lines,
+                                                     uint64_t since_realtime_usec) {
+    sd_journal* j = nullptr;
+    if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
+        return {};
+    std::deque<std::string> out;
+    const auto match = fmt::format("_SYSTEMD_UNIT={}", unit);
+    if (sd_journal_add_match(j, match.data(), match.size()) >= 0 && sd_journal_seek_tail(j) >= 0) {
+        while (out.size() < lines && sd_journal_previous(j) > 0) {
+            uint64_t when = 0;
+            if (sd_journal_get_realtime_usec(j, &when) >= 0 && when < since_realtime_usec)
+                break;
+            const void* data = nullptr;
+            size_t len = 0;
+            if (sd_journal_get_data(j, "MESSAGE", &data, &len) >= 0 && len > 8)
+                out.emplace_front(static_cast<const char*>(data) + 8, len - 8);
+        }
+    }
+    sd_journal_close(j);
+    return {out.begin(), out.end()};
+}
+
+}  // namespace pgnspawn

@@ -1,0 +1,61 @@
+// The daemon's view of systemd (PID 1) and its journal: transient units for containers,
+// job completion via JobRemoved, unit state changes via PropertiesChanged. All calls are
+// asynchronous on the daemon's bus connection, except the few used once at start-up.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pgnspawn {
+
+struct TransientService {
+    std::string unit;
+    std::string description;
+    std::vector<std::string> argv;
+    std::string syslog_identifier;
+    uint64_t timeout_stop_usec = 0;
+};
+
+class SystemdClient {
+public:
+    /// error is empty on success.
+    using Done = std::function<void(const std::string& error)>;
+    /// stopped tells whether a running unit was actually stopped.
+    using StopDone = std::function<void(const std::string& error, bool stopped)>;
+    using Watch = sdbus::Slot;
+
+    explicit SystemdClient(sdbus::IConnection& bus);
+
+    /// Starts a Type=notify transient service; done runs when its start job has finished.
+    void start_transient_service(const TransientService& service, Done done);
+    /// Stops a unit; a unit that is not loaded counts as already stopped.
+    void stop_unit(const std::string& unit, StopDone done);
+    /// Forgets a failed unit so that its name can be used again (errors are ignored).
+    void reset_failed_unit(const std::string& unit);
+    /// Calls on_state with the new ActiveState each time the unit's state changes.
+    [[nodiscard]] Watch watch_unit(const std::string& unit, std::function<void(const std::string&)> on_state);
+    /// ActiveState of a unit, "inactive" when it is not loaded. Synchronous: start-up only.
+    std::string active_state_blocking(const std::string& unit);
+
+    /// The last `lines` messages the unit logged since `since_realtime_usec` (0: any time).
+    static std::vector<std::string> journal_tail(const std::string& unit, std::size_t lines,
+                                                 uint64_t since_realtime_usec);
+
+    static std::string unit_object_path(const std::string& unit);
+
+private:
+    void on_job_removed(sdbus::Message& msg);
+
+    sdbus::IConnection& bus_;
+    std::unique_ptr<sdbus::IProxy> manager_;
+    sdbus::Slot job_removed_;
+    std::map<std::string, std::function<void(const std::string& result)>> jobs_;
+};
+
+}  // namespace pgnspawn

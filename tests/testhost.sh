@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Booted systemd test host for pgnspawn's end-to-end tests.
+#
+#   tests/testhost.sh base               debootstrap the cached bookworm rootfs (once)
+#   tests/testhost.sh boot BUILDDIR      copy the base, install BUILDDIR into it, boot it
+#   tests/testhost.sh exec CMD...        run CMD inside the booted host (all namespaces)
+#   tests/testhost.sh shutdown           power the host off and reap it
+#
+# The host runs in its own network namespace (--private-network), so everything the
+# tests send stays inside it. State lives in $PGNSPAWN_TESTHOST_DIR.
+set -euo pipefail
+
+CACHE=${PGNSPAWN_TESTHOST_CACHE:-/var/cache/pgnspawn-testhost}
+RUN=${PGNSPAWN_TESTHOST_DIR:-/var/tmp/pgnspawn-testhost}
+BASE_VERSION=3   # bump when the package list changes so caches are rebuilt
+PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,systemd-container,polkitd,postgresql,postgresql-client,iproute2,procps,psmisc,libsdbus-c++1,libsystemd0,libpq5,libfmt9,libtomlplusplus3,ca-certificates
+
+log() { printf 'testhost: %s\n' "$*" >&2; }
+
+# The mirror comes from this machine's own apt configuration, never from this file.
+mirror() {
+    local uri
+    uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1)
+    if [ -z "$uri" ]; then
+        uri=$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+    fi
+    [ -n "$uri" ] || { log "no Debian mirror found in /etc/apt"; exit 1; }
+    printf '%s\n' "$uri"
+}
+
+cmd_base() {
+    local base="$CACHE/base-$BASE_VERSION"
+    if [ -f "$base/.complete" ]; then log "base cached at $base"; return 0; fi
+    rm -rf "$base" "$base.tmp"
+    mkdir -p "$CACHE"
+    log "debootstrapping bookworm into $base (about 2 minutes)"
+    debootstrap --variant=minbase --include="$PACKAGES" bookworm "$base.tmp" "$(mirror)" >"$CACHE/debootstrap.log" 2>&1 \
+        || { tail -n 30 "$CACHE/debootstrap.log" >&2; exit 1; }
+    # A fresh machine id on every boot; no cluster started by the package's own service.
+    : >"$base.tmp/etc/machine-id"
+    chroot "$base.tmp" systemctl mask postgresql.service systemd-networkd-wait-online.service getty@tty1.service console-getty.service >/dev/null 2>&1 || true
+    chroot "$base.tmp" systemctl set-default multi-user.target >/dev/null 2>&1 || true
+    # The distribution's default cluster is not ours; remove it so only pgnspawn's run.
+    chroot "$base.tmp" pg_dropcluster --stop 15 main >/dev/null 2>&1 || true
+    echo pgnspawn-testhost >"$base.tmp/etc/hostname"
+    touch "$base.tmp/.complete"
+    mv "$base.tmp" "$base"
+}
+
+leader_pid() { cat "$RUN/leader.pid" 2>/dev/null; }
+host_pid1() {
+    # PID 1 of the booted host is the only child of systemd-nspawn.
+    local leader; leader=$(leader_pid) || return 1
+    pgrep -P "$leader" | head -n1
+}
+
+cmd_boot() {
+    local build=${1:?usage: boot BUILDDIR}
+    build=$(cd "$build" && pwd)
+    cmd_base
+    cmd_shutdown >/dev/null 2>&1 || true
+    rm -rf "$RUN"; mkdir -p "$RUN"
+    log "copying base to $RUN/root"
+    cp -a --reflink=auto "$CACHE/base-$BASE_VERSION" "$RUN/root"
+    rm -f "$RUN/root/.complete"
+    log "installing $build into the host"
+    DESTDIR="$RUN/root" meson install -C "$build" --quiet --no-rebuild >/dev/null
+    if [ -n "${PGNSPAWN_TESTHOST_CONFIG:-}" ]; then
+        install -D -m 0640 "$PGNSPAWN_TESTHOST_CONFIG" "$RUN/root/etc/pgnspawn/pgnspawn.toml"
+    fi
+    log "booting"
+    setsid systemd-nspawn --quiet --register=no --keep-unit --private-network \
+        --machine=pgnspawn-testhost -D "$RUN/root" --boot \
+        </dev/null >"$RUN/console.log" 2>&1 &
+    echo $! >"$RUN/leader.pid"
+    local i pid1=""
+    for i in $(seq 1 300); do
+        pid1=$(host_pid1 || true)
+        if [ -n "$pid1" ]; then
+            state=$(nsenter -t "$pid1" -a systemctl is-system-running 2>/dev/null || true)
+            case "$state" in running|degraded) break ;; esac
+        fi
+        kill -0 "$(leader_pid)" 2>/dev/null || { log "test host died"; tail -n 30 "$RUN/console.log" >&2; exit 1; }
+        sleep 0.2
+    done
+    [ -n "$pid1" ] || { log "test host did not boot"; exit 1; }
+    echo "$pid1" >"$RUN/pid1"
+    log "booted, PID 1 is $pid1 (state: ${state:-unknown})"
+}
+
+cmd_exec() {
+    local pid1; pid1=$(cat "$RUN/pid1")
+    exec nsenter -t "$pid1" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+
+cmd_shutdown() {
+    local leader; leader=$(leader_pid) || return 0
+    if kill -0 "$leader" 2>/dev/null; then
+        local pid1; pid1=$(cat "$RUN/pid1" 2>/dev/null || true)
+        [ -n "$pid1" ] && nsenter -t "$pid1" -a systemctl poweroff >/dev/null 2>&1 || true
+        for _ in $(seq 1 150); do kill -0 "$leader" 2>/dev/null || break; sleep 0.2; done
+        if kill -0 "$leader" 2>/dev/null; then
+            log "host did not power off in 30 s; terminating nspawn (PID $leader)"
+            kill -TERM "$leader" 2>/dev/null || true
+            sleep 2; kill -KILL "$leader" 2>/dev/null || true
+        fi
+        wait "$leader" 2>/dev/null || true
+    fi
+    rm -f "$RUN/leader.pid" "$RUN/pid1"
+}
+
+case "${1:-}" in
+    base) cmd_base ;;
+    boot) shift; cmd_boot "$@" ;;
+    exec) shift; cmd_exec "$@" ;;
+    shutdown) cmd_shutdown ;;
+    *) echo "usage: $0 base|boot BUILDDIR|exec CMD...|shutdown" >&2; exit 2 ;;
+esac
