@@ -65,8 +65,11 @@ cmd_boot() {
     rm -f "$RUN/root/.complete"
     log "installing $build into the host"
     DESTDIR="$RUN/root" meson install -C "$build" --quiet --no-rebuild >/dev/null
-    if [ -n "${PGNSPAWN_TESTHOST_CONFIG:-}" ]; then
-        install -D -m 0640 "$PGNSPAWN_TESTHOST_CONFIG" "$RUN/root/etc/pgnspawn/pgnspawn.toml"
+    if [ -n "${PGNSPAWN_TESTHOST_ETC:-}" ]; then
+        # The test's configuration directory becomes /etc/pgnspawn, readable by root only.
+        install -d -m 0750 "$RUN/root/etc/pgnspawn"
+        cp -r "$PGNSPAWN_TESTHOST_ETC/." "$RUN/root/etc/pgnspawn/"
+        chmod -R go-rwx "$RUN/root/etc/pgnspawn"
     fi
     log "booting"
     setsid systemd-nspawn --quiet --register=no --keep-unit --private-network \
