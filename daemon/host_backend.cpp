@@ -280,7 +280,11 @@ private:
             ready_watch_ = b_.loop_.add_inotify(p_.data, IN_CLOSE_WRITE | IN_MOVED_TO,
                                                 [this](const struct inotify_event&) { check_ready(); });
             unit_watch_ = b_.systemd_.watch_unit(unit, [this](const std::string& state) {
-                if (state == "inactive" || state == "failed")
+                // A new transient unit reports "inactive" before "activating": only a
+                // unit that has been seen coming up can have gone down.
+                if (state == "activating" || state == "active" || state == "deactivating")
+                    seen_up_ = true;
+                else if (state == "failed" || (state == "inactive" && seen_up_))
                     fail_with_log("the container exited before PostgreSQL was ready");
             });
         } catch (const std::exception& e) {
@@ -443,6 +447,7 @@ private:
     long long not_before_epoch_ = 0;
     bool container_started_ = false;
     bool provisioning_ = false;
+    bool seen_up_ = false;
     bool finished_ = false;
     EventSource timeout_, child_, ready_watch_, log_delay_;
     SystemdClient::Watch unit_watch_;

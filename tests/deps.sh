@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything pgnspawn needs to build and test on Debian bookworm (as root).
+set -euo pipefail
+packages=(
+    meson ninja-build pkg-config g++ python3
+    libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libpq-dev libfmt-dev libtomlplusplus-dev
+    libgtest-dev libgmock-dev
+    debootstrap systemd-container iproute2 util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
