@@ -52,10 +52,19 @@ public:
             const auto* instances = node.as_table();
             if (!instances)
                 fail(node.source(), "\"instances\" must be a table of [instances.NAME] tables");
+            // toml++ keeps keys sorted; errors and the instance list follow the file instead.
+            std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order;
             for (const auto& [name, inode] : *instances)
-                config.instances.push_back(parse_instance(name, inode));
+                in_file_order.emplace_back(&name, &inode);
+            std::sort(in_file_order.begin(), in_file_order.end(), [](const auto& a, const auto& b) {
+                const auto& pa = a.first->source().begin;
+                const auto& pb = b.first->source().begin;
+                return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+            });
+            for (const auto& [name, inode] : in_file_order)
+                config.instances.push_back(parse_instance(*name, *inode));
+            check_ports_unique(config, *instances);
         }
-        check_ports_unique(config, *root["instances"].as_table());
         return config;
     }
 

@@ -20,107 +20,79 @@ void Instance::set_state(State next) {
         listener_(*this);
 }
 
-void Instance::complete(std::vector<Done>& waiters, const std::string& error) {
-    auto batch = std::move(waiters);
-    waiters.clear();
-    for (auto& done : batch)
-        done(error);
-}
+void Instance::start(Done done) { request(Kind::Start, std::move(done)); }
 
-void Instance::start(Done done) {
-    switch (state_) {
-    case State::Running:
-        done("");
-        return;
-    case State::Starting:
-        start_waiters_.push_back(std::move(done));
-        if (pending_ == Pending::Stop)  // a later Start overrides an earlier queued Stop
-            pending_ = Pending::None;
-        return;
-    case State::Stopping:
-        start_waiters_.push_back(std::move(done));
-        pending_ = Pending::Start;
-        return;
-    case State::Stopped:
-    case State::Failed:
-        start_waiters_.push_back(std::move(done));
-        begin_start();
-        return;
+void Instance::stop(Done done) { request(Kind::Stop, std::move(done)); }
+
+void Instance::request(Kind kind, Done done) {
+    const State goal = kind == Kind::Start ? State::Running : State::Stopped;
+    const State under_way = kind == Kind::Start ? State::Starting : State::Stopping;
+    if (!busy()) {
+        if (state_ == goal) {
+            done("");
+            return;
+        }
+        current_.push_back(std::move(done));
+        begin(kind);
+    } else if (state_ == under_way && queue_.empty()) {
+        current_.push_back(std::move(done));  // the operation under way serves this request too
+    } else {
+        queue_.push_back({kind, std::move(done)});
     }
 }
 
-void Instance::stop(Done done) {
-    switch (state_) {
-    case State::Stopped:
-        done("");
-        return;
-    case State::Stopping:
-        stop_waiters_.push_back(std::move(done));
-        if (pending_ == Pending::Start)
-            pending_ = Pending::None;
-        return;
-    case State::Starting:
-        stop_waiters_.push_back(std::move(done));
-        pending_ = Pending::Stop;
-        return;
-    case State::Running:
-    case State::Failed:
-        stop_waiters_.push_back(std::move(done));
-        begin_stop();
-        return;
-    }
-}
-
-void Instance::begin_start() {
-    pending_ = Pending::None;
+void Instance::begin(Kind kind) {
     last_error_.clear();
-    set_state(State::Starting);
-    log_info(fmt::format("Starting instance {}.", config_.name), config_.name, unit_name(config_.name));
-    backend_.start(config_, [this](const std::string& error) { on_started(error); });
+    const auto unit = unit_name(config_.name);
+    if (kind == Kind::Start) {
+        set_state(State::Starting);
+        log_info(fmt::format("Starting instance {}.", config_.name), config_.name, unit);
+        backend_.start(config_, [this](const std::string& error) { on_finished(Kind::Start, error); });
+    } else {
+        backend_.unwatch(config_);
+        set_state(State::Stopping);
+        log_info(fmt::format("Stopping instance {}.", config_.name), config_.name, unit);
+        backend_.stop(config_, [this](const std::string& error) { on_finished(Kind::Stop, error); });
+    }
 }
 
-void Instance::on_started(const std::string& error) {
+void Instance::on_finished(Kind kind, const std::string& error) {
+    const char* verb = kind == Kind::Start ? "start" : "stop";
     if (!error.empty()) {
         last_error_ = error;
-        log_error(fmt::format("Failed to start instance {}: {}", config_.name, error), config_.name,
+        log_error(fmt::format("Failed to {} instance {}: {}", verb, config_.name, error), config_.name,
                   unit_name(config_.name));
         set_state(State::Failed);
-    } else {
+    } else if (kind == Kind::Start) {
         set_state(State::Running);
         backend_.watch(config_, [this](const std::string& why) { on_exited(why); });
-    }
-    complete(start_waiters_, error);
-    run_pending();
-}
-
-void Instance::begin_stop() {
-    pending_ = Pending::None;
-    backend_.unwatch(config_);
-    set_state(State::Stopping);
-    log_info(fmt::format("Stopping instance {}.", config_.name), config_.name, unit_name(config_.name));
-    backend_.stop(config_, [this](const std::string& error) { on_stopped(error); });
-}
-
-void Instance::on_stopped(const std::string& error) {
-    if (!error.empty()) {
-        last_error_ = error;
-        log_error(fmt::format("Failed to stop instance {}: {}", config_.name, error), config_.name,
-                  unit_name(config_.name));
-        set_state(State::Failed);
     } else {
-        last_error_.clear();
         set_state(State::Stopped);
     }
-    complete(stop_waiters_, error);
-    run_pending();
+    auto served = std::move(current_);
+    current_.clear();
+    for (auto& done : served)
+        done(error);
+    run_next();
 }
 
-void Instance::run_pending() {
-    if (pending_ == Pending::Stop && state_ != State::Stopped)
-        begin_stop();
-    else if (pending_ == Pending::Start && state_ != State::Running)
-        begin_start();
-    pending_ = Pending::None;
+void Instance::run_next() {
+    while (!queue_.empty() && !busy()) {
+        const Kind kind = queue_.front().kind;
+        while (!queue_.empty() && queue_.front().kind == kind) {
+            current_.push_back(std::move(queue_.front().done));
+            queue_.pop_front();
+        }
+        const State goal = kind == Kind::Start ? State::Running : State::Stopped;
+        if (state_ != goal) {
+            begin(kind);
+            return;
+        }
+        auto served = std::move(current_);  // already where they asked to be
+        current_.clear();
+        for (auto& done : served)
+            done("");
+    }
 }
 
 void Instance::on_exited(const std::string& why) {

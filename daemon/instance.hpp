@@ -1,14 +1,17 @@
 // One configured PostgreSQL instance and its lifecycle: the state machine, the callers
 // waiting on it, and the rules for overlapping requests. It knows nothing of D-Bus.
 //
-// Concurrent Starts share one start; a Stop during a start runs when the start is over
-// (and a Start during a stop likewise), so requests take effect in the order they came.
+// Requests take effect in the order they came: a Start during a start joins it; a Stop
+// during a start is queued and runs when the start is over (a Start during a stop
+// likewise); consecutive queued requests of one kind share one operation. Every caller
+// is answered with the result of the operation that served its request.
 #pragma once
 
 #include "backend.hpp"
 #include "config.hpp"
 #include "state.hpp"
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -40,25 +43,27 @@ public:
     const std::string& last_error() const { return last_error_; }
 
 private:
-    enum class Pending { None, Start, Stop };
+    enum class Kind { Start, Stop };
+    struct Request {
+        Kind kind;
+        Done done;
+    };
 
-    void begin_start();
-    void begin_stop();
-    void on_started(const std::string& error);
-    void on_stopped(const std::string& error);
+    void request(Kind kind, Done done);
+    bool busy() const { return state_ == State::Starting || state_ == State::Stopping; }
+    void begin(Kind kind);
+    void on_finished(Kind kind, const std::string& error);
+    void run_next();
     void on_exited(const std::string& why);
-    void run_pending();
     void set_state(State next);
-    static void complete(std::vector<Done>& waiters, const std::string& error);
 
     InstanceConfig config_;
     Backend& backend_;
     Listener listener_;
     State state_ = State::Stopped;
     std::string last_error_;
-    Pending pending_ = Pending::None;
-    std::vector<Done> start_waiters_;
-    std::vector<Done> stop_waiters_;
+    std::vector<Done> current_;   ///< callers served by the operation under way
+    std::deque<Request> queue_;   ///< requests that wait for it to finish
 };
 
 }  // namespace pgnspawn

@@ -21,7 +21,7 @@ std::string tidy_pg_message(std::string message) {
         message.pop_back();
     std::string out;
     for (char c : message)
-        if (!(c == ' ' && !out.empty() && out.back() == ' '))
+        if (!(c == ' ' && (out.empty() || out.back() == ' ')))
             out += c;
     return out;
 }

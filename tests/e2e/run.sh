@@ -243,6 +243,28 @@ t_client() {
         expect_match "$out" "helloworld +running"
 }
 
+t_unprivileged_limits() {
+    local out nobody="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+    out=$(H $nobody busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager GetAddress s helloworld) &&
+        expect_eq "$out" 'sq "127.0.0.1" 5433' || return 1
+    for m in "Start s second" "Stop s helloworld" "GetConnectionUri s helloworld"; do
+        out=$(H $nobody dbus-send --system --print-reply --dest=org.pgnspawn1 /org/pgnspawn1 \
+              "org.pgnspawn1.Manager.${m%% *}" "string:${m##* }" 2>&1)
+        expect_match "$out" "^Error org.freedesktop.DBus.Error.AccessDenied" || return 1
+    done
+    expect_eq "$(prop second State)" 's "stopped"' && expect_eq "$(prop helloworld State)" 's "running"'
+}
+
+t_idle_no_wakeups() {
+    # An idle daemon with a running instance must not wake up at all.
+    local pid a b
+    pid=$(H systemctl show pgnspawnd -p MainPID --value)
+    a=$(H grep ctxt_switches "/proc/$pid/status" | awk '{s += $2} END {print s}')
+    sleep 3
+    b=$(H grep ctxt_switches "/proc/$pid/status" | awk '{s += $2} END {print s}')
+    expect_eq "$b" "$a" "context switches of pgnspawnd over 3 s idle"
+}
+
 # ---------------------------------------------------------------------------------------
 
 echo "e2e: booting the test host"
@@ -261,6 +283,8 @@ for t in introspect check_config_good check_config_bad start_cold machine_regist
 done
 call Start s helloworld >/dev/null 2>&1
 run client
+run unprivileged_limits
+run idle_no_wakeups
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

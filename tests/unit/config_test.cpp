@@ -1,1 +1,536 @@
+// parse_config / load_config: the canonical example, defaults, password sources,
+// PostgreSQL version resolution, and errors that name "FILE:LINE:COLUMN:".
+
+#include "config.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace pgnspawn {
+namespace {
+
+using test::FakeLibdir;
+using test::TempDir;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr std::string_view kExample = R"([instances.helloworld]
+image = "host"
+port = 5433
+database = "helloworld"
+user = "helloworld"
+password = "helloworld"
+)";
+
+/// "[instances.db]" with a port and a password (lines 1-3), then `extra` from line 4.
+std::string db_instance(std::string_view extra = "") {
+    return "[instances.db]\nport = 5433\npassword = \"secret\"\n" + std::string(extra);
+}
+
+class ConfigTest : public ::testing::Test {
+protected:
+    FakeLibdir libdir{"13", "15"};
+    TempDir scratch;
+    ConfigEnvironment env{"/var/lib/pgnspawn-test", libdir.path()};
+
+    Config parse(std::string_view text) const { return parse_config(text, "test.toml", env); }
+
+    /// The ConfigError message for `text`; a test failure when it parses.
+    std::string error_of(std::string_view text) const {
+        try {
+            parse(text);
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        ADD_FAILURE() << "expected a ConfigError for:\n" << text;
+        return {};
+    }
+};
+
+// --- the canonical example and defaults ------------------------------------------------
+
+TEST_F(ConfigTest, CanonicalExampleParsesToExactlyTheseFields) {
+    const Config config = parse(kExample);
+
+    EXPECT_EQ(config.source, "test.toml");
+    ASSERT_EQ(config.instances.size(), 1u);
+    InstanceConfig expected;
+    expected.name = "helloworld";
+    expected.image = ImageKind::Host;
+    expected.port = 5433;
+    expected.listen_address = "127.0.0.1";
+    expected.database = "helloworld";
+    expected.user = "helloworld";
+    expected.password = "helloworld";
+    expected.postgresql_version = "15";
+    expected.postgresql_bindir = libdir.path() / "15/bin";
+    expected.state_directory = "/var/lib/pgnspawn-test/helloworld";
+    EXPECT_EQ(config.instances[0], expected);
+    // Field by field too, so that a mismatch says which one.
+    const InstanceConfig& c = config.instances[0];
+    EXPECT_EQ(c.name, "helloworld");
+    EXPECT_EQ(c.port, 5433);
+    EXPECT_EQ(c.listen_address, "127.0.0.1");
+    EXPECT_EQ(c.database, "helloworld");
+    EXPECT_EQ(c.user, "helloworld");
+    EXPECT_EQ(c.password, "helloworld");
+    EXPECT_EQ(c.postgresql_version, "15");
+    EXPECT_EQ(c.postgresql_bindir, libdir.path() / "15" / "bin");
+    EXPECT_EQ(c.state_directory, env.state_root / "helloworld");
+    EXPECT_EQ(to_string(c.image), "host");
+}
+
+TEST_F(ConfigTest, DatabaseAndUserDefaultToTheInstanceName) {
+    const Config config = parse(db_instance());
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].database, "db");
+    EXPECT_EQ(config.instances[0].user, "db");
+}
+
+TEST_F(ConfigTest, ImageDefaultsToHost) {
+    const Config config = parse(db_instance());
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].image, ImageKind::Host);
+}
+
+TEST_F(ConfigTest, ExplicitListenAddressIsKept) {
+    const Config v4 = parse(db_instance("listen_address = \"0.0.0.0\"\n"));
+    ASSERT_EQ(v4.instances.size(), 1u);
+    EXPECT_EQ(v4.instances[0].listen_address, "0.0.0.0");
+    const Config v6 = parse(db_instance("listen_address = \"::1\"\n"));
+    ASSERT_EQ(v6.instances.size(), 1u);
+    EXPECT_EQ(v6.instances[0].listen_address, "::1");
+}
+
+TEST_F(ConfigTest, EmptyFileHasNoInstances) {
+    const Config config = parse("");
+    EXPECT_TRUE(config.instances.empty());
+    EXPECT_EQ(config.source, "test.toml");
+}
+
+TEST_F(ConfigTest, CommentOnlyFileHasNoInstances) {
+    EXPECT_TRUE(parse("# nothing configured yet\n\n").instances.empty());
+}
+
+TEST_F(ConfigTest, SeveralInstancesAreAllParsed) {
+    const Config config = parse(R"([instances.alpha]
+port = 5433
+password = "a"
+
+[instances.beta]
+port = 5434
+password = "b"
+)");
+    ASSERT_EQ(config.instances.size(), 2u);
+    ASSERT_NE(config.find("alpha"), nullptr);
+    ASSERT_NE(config.find("beta"), nullptr);
+    EXPECT_EQ(config.find("alpha")->port, 5433);
+    EXPECT_EQ(config.find("beta")->port, 5434);
+    EXPECT_EQ(config.find("beta")->password, "b");
+}
+
+TEST_F(ConfigTest, FindReturnsTheNamedInstanceOrNull) {
+    const Config config = parse(kExample);
+    const InstanceConfig* found = config.find("helloworld");
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(found, &config.instances[0]);
+    EXPECT_EQ(config.find("hello"), nullptr);
+    EXPECT_EQ(config.find(""), nullptr);
+    EXPECT_EQ(config.find("HelloWorld"), nullptr);
+}
+
+// --- password and password_file --------------------------------------------------------
+
+TEST_F(ConfigTest, PasswordFileIsReadWithoutTheTrailingNewline) {
+    const auto file = scratch.write("pw", "s3cret\n");
+    const Config config = parse("[instances.db]\nport = 5433\npassword_file = \"" + file.string() + "\"\n");
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].password, "s3cret");
+}
+
+TEST_F(ConfigTest, PasswordFileWithCrLfOrNoNewlineIsReadExactly) {
+    const auto crlf = scratch.write("crlf", "s3cret\r\n");
+    const auto bare = scratch.write("bare", "with space and #");
+    EXPECT_EQ(parse("[instances.db]\nport = 5433\npassword_file = \"" + crlf.string() + "\"\n").instances.at(0).password,
+              "s3cret");
+    EXPECT_EQ(parse("[instances.db]\nport = 5433\npassword_file = \"" + bare.string() + "\"\n").instances.at(0).password,
+              "with space and #");
+}
+
+TEST_F(ConfigTest, MissingPasswordFileIsAnErrorNamingThePath) {
+    const auto missing = scratch.path() / "missing";
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + missing.string() + "\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("cannot read password_file"));
+    EXPECT_THAT(err, HasSubstr(missing.string()));
+    EXPECT_THAT(err, HasSubstr("No such file or directory"));
+}
+
+TEST_F(ConfigTest, RelativePasswordFileIsAnError) {
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"secrets/db\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("\"password_file\" must be an absolute path"));
+    EXPECT_THAT(err, HasSubstr("\"secrets/db\""));
+}
+
+TEST_F(ConfigTest, PasswordAndPasswordFileTogetherIsAnError) {
+    const auto file = scratch.write("pw", "s3cret\n");
+    const std::string err = error_of(db_instance("password_file = \"" + file.string() + "\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:17: "));
+    EXPECT_THAT(err, HasSubstr("either \"password\" or \"password_file\", not both"));
+}
+
+TEST_F(ConfigTest, NoPasswordAtAllIsAnErrorAtTheInstance) {
+    const std::string err = error_of("[instances.db]\nport = 5433\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:1: "));
+    EXPECT_THAT(err, HasSubstr("instance \"db\" has no \"password\" or \"password_file\""));
+}
+
+TEST_F(ConfigTest, EmptyPasswordIsAnError) {
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword = \"\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:12: "));
+    EXPECT_THAT(err, HasSubstr("\"password\" must not be empty"));
+}
+
+TEST_F(ConfigTest, EmptyPasswordFileIsAnError) {
+    const auto file = scratch.write("empty", "\n");
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + file.string() + "\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("is empty"));
+}
+
+TEST_F(ConfigTest, MultiLinePasswordFileIsAnError) {
+    const auto file = scratch.write("two-lines", "first\nsecond\n");
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + file.string() + "\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("single line"));
+}
+
+TEST_F(ConfigTest, PasswordMustBeAString) {
+    const std::string err = error_of("[instances.db]\nport = 5433\npassword = 1234\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:12: "));
+    EXPECT_THAT(err, HasSubstr("\"password\" must be a string"));
+}
+
+// --- PostgreSQL version ----------------------------------------------------------------
+
+TEST_F(ConfigTest, IntegerVersionSelectsThatVersion) {
+    const Config config = parse(db_instance("version = 13\n"));
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].postgresql_version, "13");
+    EXPECT_EQ(config.instances[0].postgresql_bindir, libdir.path() / "13/bin");
+}
+
+TEST_F(ConfigTest, StringVersionSelectsThatVersion) {
+    const Config config = parse(db_instance("version = \"13\"\n"));
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].postgresql_version, "13");
+    EXPECT_EQ(config.instances[0].postgresql_bindir, libdir.path() / "13/bin");
+}
+
+TEST_F(ConfigTest, UninstalledVersionIsAnError) {
+    const std::string err = error_of(db_instance("version = 99\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:11: "));
+    EXPECT_THAT(err, HasSubstr("PostgreSQL 99 is not installed"));
+    EXPECT_THAT(err, HasSubstr((libdir.path() / "99/bin/postgres").string()));
+}
+
+TEST_F(ConfigTest, NonNumericVersionIsAnError) {
+    const std::string err = error_of(db_instance("version = \"abc\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:11: "));
+    EXPECT_THAT(err, HasSubstr("\"version\" must be a PostgreSQL major version such as 15, not \"abc\""));
+}
+
+TEST_F(ConfigTest, PathLikeVersionIsRejectedBeforeTouchingTheFilesystem) {
+    const std::string err = error_of(db_instance("version = \"../15\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:11: "));
+    EXPECT_THAT(err, HasSubstr("must be a PostgreSQL major version"));
+}
+
+TEST_F(ConfigTest, NegativeOrFloatVersionIsAnError) {
+    EXPECT_THAT(error_of(db_instance("version = -15\n")), StartsWith("test.toml:4:11: "));
+    const std::string err = error_of(db_instance("version = 15.0\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:11: "));
+    EXPECT_THAT(err, HasSubstr("\"version\" must be a PostgreSQL major version such as 15 or \"15\""));
+}
+
+TEST(ConfigNoPostgres, NoInstalledServerIsAnErrorWhenNoVersionIsGiven) {
+    TempDir empty_libdir;
+    const ConfigEnvironment env{"/var/lib/pgnspawn-test", empty_libdir.path()};
+    try {
+        parse_config(db_instance(), "test.toml", env);
+        FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith("test.toml:1:1: "));
+        EXPECT_THAT(e.what(), HasSubstr("no PostgreSQL server is installed under " + empty_libdir.path().string()));
+    }
+}
+
+TEST(NewestPostgresqlVersion, ComparesNumericallyAndNeedsBinPostgres) {
+    FakeLibdir libdir{"9", "15", "13"};
+    std::filesystem::create_directories(libdir.path() / "16/bin");  // no postgres binary: not installed
+    std::filesystem::create_directories(libdir.path() / "99beta/bin");
+    EXPECT_EQ(newest_postgresql_version(libdir.path()), "15");
+}
+
+TEST(NewestPostgresqlVersion, EmptyOrMissingLibdirGivesEmptyString) {
+    TempDir empty;
+    EXPECT_EQ(newest_postgresql_version(empty.path()), "");
+    EXPECT_EQ(newest_postgresql_version(empty.path() / "does-not-exist"), "");
+}
+
+// --- errors name FILE:LINE:COLUMN ------------------------------------------------------
+
+TEST_F(ConfigTest, UnknownKeyInInstanceIsAnError) {
+    const std::string err = error_of(db_instance("colour = \"blue\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:1: "));
+    EXPECT_THAT(err, HasSubstr("unknown key \"colour\" in instance \"db\""));
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
+    const std::string err = error_of("debug = true\n" + db_instance());
+    EXPECT_THAT(err, StartsWith("test.toml:1:1: "));
+    EXPECT_THAT(err, HasSubstr("unknown key \"debug\""));
+}
+
+TEST_F(ConfigTest, UnknownTopLevelTableIsAnError) {
+    const std::string err = error_of(db_instance() + "\n[server]\nport = 1\n");
+    EXPECT_THAT(err, StartsWith("test.toml:5:2: "));
+    EXPECT_THAT(err, HasSubstr("unknown key \"server\""));
+}
+
+TEST_F(ConfigTest, InstancesMustBeATable) {
+    const std::string err = error_of("instances = 5\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:13: "));
+    EXPECT_THAT(err, HasSubstr("\"instances\" must be a table"));
+}
+
+TEST_F(ConfigTest, InstanceMustBeATable) {
+    const std::string err = error_of("[instances]\ndb = 5\n");
+    EXPECT_THAT(err, StartsWith("test.toml:2:6: "));
+    EXPECT_THAT(err, HasSubstr("instance \"db\" must be a table"));
+}
+
+TEST_F(ConfigTest, MissingPortIsAnErrorAtTheInstance) {
+    const std::string err = error_of("[instances.db]\npassword = \"secret\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:1: "));
+    EXPECT_THAT(err, HasSubstr("instance \"db\" has no \"port\""));
+}
+
+TEST_F(ConfigTest, PortAsStringIsAnError) {
+    const std::string err = error_of("[instances.db]\npassword = \"secret\"\nport = \"5433\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:8: "));
+    EXPECT_THAT(err, HasSubstr("\"port\" must be an integer between 1 and 65535"));
+}
+
+TEST_F(ConfigTest, PortAboveRangeIsAnError) {
+    const std::string err = error_of("[instances.db]\npassword = \"secret\"\nport = 70000\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:8: "));
+    EXPECT_THAT(err, HasSubstr("\"port\" must be an integer between 1 and 65535"));
+}
+
+TEST_F(ConfigTest, PortZeroOrNegativeIsAnError) {
+    EXPECT_THAT(error_of("[instances.db]\npassword = \"secret\"\nport = 0\n"), StartsWith("test.toml:3:8: "));
+    EXPECT_THAT(error_of("[instances.db]\npassword = \"secret\"\nport = -5433\n"), StartsWith("test.toml:3:8: "));
+}
+
+TEST_F(ConfigTest, PortAsFloatIsAnError) {
+    const std::string err = error_of("[instances.db]\npassword = \"secret\"\nport = 5433.0\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:8: "));
+    EXPECT_THAT(err, HasSubstr("\"port\" must be an integer"));
+}
+
+TEST_F(ConfigTest, PortBoundsAreInclusive) {
+    EXPECT_EQ(parse("[instances.db]\npassword = \"x\"\nport = 1\n").instances.at(0).port, 1);
+    EXPECT_EQ(parse("[instances.db]\npassword = \"x\"\nport = 65535\n").instances.at(0).port, 65535);
+}
+
+TEST_F(ConfigTest, InstanceNameWithUnderscoreIsAnError) {
+    const std::string err = error_of("[instances.bad_name]\nport = 5433\npassword = \"x\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:12: "));
+    EXPECT_THAT(err, HasSubstr("\"bad_name\" may contain only letters, digits and '-'"));
+}
+
+TEST_F(ConfigTest, InstanceNameStartingWithDashIsAnError) {
+    const std::string err = error_of("[instances.-x]\nport = 5433\npassword = \"x\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:12: "));
+    EXPECT_THAT(err, HasSubstr("must start with a letter or digit"));
+}
+
+TEST_F(ConfigTest, QuotedInstanceNameWithSlashIsAnError) {
+    const std::string err = error_of("[instances.\"a/b\"]\nport = 5433\npassword = \"x\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:12: "));
+    EXPECT_THAT(err, HasSubstr("may contain only letters, digits and '-'"));
+}
+
+TEST_F(ConfigTest, InstanceNameOf49CharactersIsAnError) {
+    const std::string name(49, 'a');
+    const std::string err = error_of("[instances." + name + "]\nport = 5433\npassword = \"x\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:12: "));
+    EXPECT_THAT(err, HasSubstr("49 bytes long; at most 48"));
+}
+
+TEST_F(ConfigTest, InstanceNameOf48CharactersIsAccepted) {
+    const std::string name(48, 'a');
+    const Config config = parse("[instances." + name + "]\nport = 5433\npassword = \"x\"\n");
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].name, name);
+    EXPECT_EQ(config.instances[0].user, name);
+}
+
+TEST_F(ConfigTest, UserWithSpaceIsAnError) {
+    const std::string err = error_of(db_instance("user = \"hello world\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:8: "));
+    EXPECT_THAT(err, HasSubstr("\"user\" must be 1 to 63 letters, digits, '_' or '-'"));
+    EXPECT_THAT(err, HasSubstr("got \"hello world\""));
+}
+
+TEST_F(ConfigTest, UserWithQuoteIsAnError) {
+    const std::string err = error_of(db_instance("user = \"bobby'); DROP\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:8: "));
+    EXPECT_THAT(err, HasSubstr("\"user\" must be 1 to 63"));
+}
+
+TEST_F(ConfigTest, DatabaseStartingWithDigitIsAnError) {
+    const std::string err = error_of(db_instance("database = \"1db\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:12: "));
+    EXPECT_THAT(err, HasSubstr("\"database\" must be 1 to 63"));
+    EXPECT_THAT(err, HasSubstr("not starting with a digit or '-'"));
+}
+
+TEST_F(ConfigTest, DatabaseWithDoubleQuoteIsAnError) {
+    const std::string err = error_of(db_instance("database = 'a\"b'\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:12: "));
+    EXPECT_THAT(err, HasSubstr("got \"a\\\"b\""));
+}
+
+TEST_F(ConfigTest, EmptyOrTooLongSqlNameIsAnError) {
+    EXPECT_THAT(error_of(db_instance("user = \"\"\n")), StartsWith("test.toml:4:8: "));
+    EXPECT_THAT(error_of(db_instance("user = \"" + std::string(64, 'u') + "\"\n")), StartsWith("test.toml:4:8: "));
+    EXPECT_EQ(parse(db_instance("user = \"" + std::string(63, 'u') + "\"\n")).instances.at(0).user,
+              std::string(63, 'u'));
+}
+
+TEST_F(ConfigTest, SqlNamesWithUnderscoreAndDashAreAccepted) {
+    const Config config = parse(db_instance("user = \"app_user-1\"\ndatabase = \"_app\"\n"));
+    EXPECT_EQ(config.instances.at(0).user, "app_user-1");
+    EXPECT_EQ(config.instances.at(0).database, "_app");
+}
+
+TEST_F(ConfigTest, BadListenAddressIsAnError) {
+    const std::string err = error_of(db_instance("listen_address = \"localhost\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:18: "));
+    EXPECT_THAT(err, HasSubstr("\"listen_address\" must be an IPv4 or IPv6 address, not \"localhost\""));
+    EXPECT_THAT(error_of(db_instance("listen_address = \"256.0.0.1\"\n")), StartsWith("test.toml:4:18: "));
+    EXPECT_THAT(error_of(db_instance("listen_address = \"\"\n")), StartsWith("test.toml:4:18: "));
+}
+
+TEST_F(ConfigTest, UnsupportedImageIsAnError) {
+    const std::string err = error_of(db_instance("image = \"docker\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:9: "));
+    EXPECT_THAT(err, HasSubstr("unsupported image \"docker\""));
+}
+
+TEST_F(ConfigTest, NonStringImageIsAnError) {
+    const std::string err = error_of(db_instance("image = 1\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:9: "));
+    EXPECT_THAT(err, HasSubstr("\"image\" must be a string"));
+}
+
+TEST_F(ConfigTest, DuplicatePortIsReportedOnTheSecondInstance) {
+    const std::string err = error_of(R"([instances.alpha]
+port = 5433
+password = "a"
+
+[instances.beta]
+port = 5433
+password = "b"
+)");
+    EXPECT_THAT(err, StartsWith("test.toml:6:8: "));
+    EXPECT_THAT(err, HasSubstr("instance \"beta\" uses port 5433 on 127.0.0.1, which instance \"alpha\" already uses"));
+}
+
+// toml++ tables iterate in key order; the parser follows the file, so the error points
+// at alpha (line 6, second in the file), not zeta.
+TEST_F(ConfigTest, DuplicatePortIsReportedOnTheSecondInstanceInFileOrder) {
+    const std::string err = error_of(R"([instances.zeta]
+port = 5433
+password = "a"
+
+[instances.alpha]
+port = 5433
+password = "b"
+)");
+    EXPECT_THAT(err, StartsWith("test.toml:6:8: "));
+    EXPECT_THAT(err, HasSubstr("instance \"alpha\" uses port 5433 on 127.0.0.1, which instance \"zeta\" already uses"));
+}
+
+TEST_F(ConfigTest, SamePortOnDifferentAddressesIsAccepted) {
+    const Config config = parse(R"([instances.alpha]
+port = 5433
+password = "a"
+
+[instances.beta]
+port = 5433
+listen_address = "127.0.0.2"
+password = "b"
+)");
+    EXPECT_EQ(config.instances.size(), 2u);
+}
+
+TEST_F(ConfigTest, TomlSyntaxErrorCarriesItsPosition) {
+    const std::string err = error_of("[instances.db]\nport = = 5433\n");
+    EXPECT_THAT(err, StartsWith("test.toml:2:"));
+}
+
+TEST_F(ConfigTest, UnterminatedTableHeaderIsAParseError) {
+    EXPECT_THAT(error_of("[instances.db\nport = 5433\n"), StartsWith("test.toml:1:"));
+}
+
+TEST_F(ConfigTest, DuplicateTableIsAParseErrorAtTheSecondHeader) {
+    const std::string err = error_of(db_instance() + "[instances.db]\nport = 5434\n");
+    EXPECT_THAT(err, StartsWith("test.toml:4:1: "));
+    EXPECT_THAT(err, HasSubstr("cannot redefine existing table 'instances.db'"));
+}
+
+TEST_F(ConfigTest, DuplicateKeyIsAParseError) {
+    const std::string err = error_of(db_instance("port = 5434\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:"));
+    EXPECT_THAT(err, HasSubstr("port"));
+}
+
+// --- load_config -----------------------------------------------------------------------
+
+TEST_F(ConfigTest, LoadConfigOfMissingFileNamesTheFile) {
+    const auto missing = scratch.path() / "pgnspawn.toml";
+    try {
+        load_config(missing, env);
+        FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith(missing.string() + ": cannot open"));
+    }
+}
+
+TEST_F(ConfigTest, LoadConfigReadsTheFileAndNamesItInErrors) {
+    const auto good = scratch.write("good.toml", std::string(kExample));
+    const Config config = load_config(good, env);
+    EXPECT_EQ(config.source, good);
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_EQ(config.instances[0].name, "helloworld");
+
+    const auto bad = scratch.write("bad.toml", db_instance("colour = 1\n"));
+    try {
+        load_config(bad, env);
+        FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith(bad.string() + ":4:1: "));
+    }
+}
+
+}  // namespace
+}  // namespace pgnspawn

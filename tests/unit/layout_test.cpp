@@ -1,1 +1,194 @@
+// How an instance's container is assembled: paths, the systemd-nspawn and initdb
+// command lines, and the authentication files of a fresh cluster.
+
+#include "layout.hpp"
+
+#include "config.hpp"
+#include "temp_dir.hpp"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace pgnspawn {
+namespace {
+
+using test::FakeLibdir;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A password distinctive enough that finding it anywhere is certainly a leak.
+constexpr const char* kPassword = "Pw-7f3a9c-DoNotLeak";
+
+class LayoutTest : public ::testing::Test {
+protected:
+    FakeLibdir libdir{"15"};
+    InstanceConfig config = example();
+
+    InstanceConfig example() const {
+        const ConfigEnvironment env{"/var/lib/pgnspawn", libdir.path()};
+        const Config parsed = parse_config(std::string(R"([instances.helloworld]
+image = "host"
+port = 5433
+database = "helloworld"
+user = "helloworld"
+password = ")") + kPassword + "\"\n",
+                                           "test.toml", env);
+        return parsed.instances.at(0);
+    }
+
+    std::string postgres_binary() const { return (libdir.path() / "15/bin/postgres").string(); }
+
+    /// Index of `arg` in argv; a test failure (and argv.size()) when it is absent.
+    static std::size_t index_of(const std::vector<std::string>& argv, const std::string& arg) {
+        auto it = std::find(argv.begin(), argv.end(), arg);
+        EXPECT_NE(it, argv.end()) << "missing argument " << arg;
+        return static_cast<std::size_t>(it - argv.begin());
+    }
+
+    /// Whether argv holds "-c", `setting` as two consecutive arguments.
+    static bool has_setting(const std::vector<std::string>& argv, const std::string& setting) {
+        for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+            if (argv[i] == "-c" && argv[i + 1] == setting)
+                return true;
+        return false;
+    }
+};
+
+TEST_F(LayoutTest, InstancePathsAreUnderTheStateDirectory) {
+    const InstancePaths p(config);
+    EXPECT_EQ(p.state, "/var/lib/pgnspawn/helloworld");
+    EXPECT_EQ(p.root, "/var/lib/pgnspawn/helloworld/root");
+    EXPECT_EQ(p.data, "/var/lib/pgnspawn/helloworld/data");
+    EXPECT_EQ(p.data_tmp, "/var/lib/pgnspawn/helloworld/data.new");
+    EXPECT_EQ(p.socket_dir, "/var/lib/pgnspawn/helloworld/run");
+    EXPECT_EQ(p.initdb_log, "/var/lib/pgnspawn/helloworld/initdb.log");
+}
+
+TEST_F(LayoutTest, NspawnBinaryIsArgvZero) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    ASSERT_FALSE(argv.empty());
+    EXPECT_EQ(argv[0], "/usr/bin/systemd-nspawn");
+    EXPECT_EQ(nspawn_argv(config, "/opt/nspawn").at(0), "/opt/nspawn");
+}
+
+TEST_F(LayoutTest, NspawnOptionsComeInOrderBeforePostgres) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    const std::size_t keep_unit = index_of(argv, "--keep-unit");
+    const std::size_t machine = index_of(argv, "--machine=pgnspawn-helloworld");
+    const std::size_t directory = index_of(argv, "--directory=/var/lib/pgnspawn/helloworld/root");
+    const std::size_t kill_signal = index_of(argv, "--kill-signal=SIGINT");
+    const std::size_t user = index_of(argv, "--user=postgres");
+    const std::size_t bind = index_of(argv, "--bind=/var/lib/pgnspawn/helloworld/data:/var/lib/postgresql/data");
+    const std::size_t postgres = index_of(argv, postgres_binary());
+
+    EXPECT_LT(0u, keep_unit);
+    EXPECT_LT(keep_unit, machine);
+    EXPECT_LT(machine, directory);
+    EXPECT_LT(directory, postgres);
+    EXPECT_LT(kill_signal, postgres);
+    EXPECT_LT(user, postgres);
+    EXPECT_LT(bind, postgres);
+}
+
+TEST_F(LayoutTest, NspawnRunsPostgresAsPidOne) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    EXPECT_THAT(argv, Not(Contains("--as-pid2")));
+    EXPECT_THAT(argv, Not(Contains(HasSubstr("--boot"))));
+}
+
+TEST_F(LayoutTest, PostgresIsCalledWithTheContainerDataDirectory) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    const std::size_t postgres = index_of(argv, postgres_binary());
+    ASSERT_LT(postgres + 2, argv.size());
+    EXPECT_EQ(argv[postgres + 1], "-D");
+    EXPECT_EQ(argv[postgres + 2], "/var/lib/postgresql/data");
+    EXPECT_EQ(std::count(argv.begin(), argv.end(), postgres_binary()), 1);
+}
+
+TEST_F(LayoutTest, PostgresSettingsFollowTheBinary) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    EXPECT_TRUE(has_setting(argv, "port=5433"));
+    EXPECT_TRUE(has_setting(argv, "listen_addresses=127.0.0.1"));
+    EXPECT_TRUE(has_setting(argv, "unix_socket_directories=/run/postgresql"));
+    EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, "port=5433"));
+    EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, "listen_addresses=127.0.0.1"));
+}
+
+TEST_F(LayoutTest, PortAndAddressFollowTheConfiguration) {
+    config.port = 6543;
+    config.listen_address = "::1";
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    EXPECT_TRUE(has_setting(argv, "port=6543"));
+    EXPECT_TRUE(has_setting(argv, "listen_addresses=::1"));
+    EXPECT_FALSE(has_setting(argv, "port=5433"));
+}
+
+TEST_F(LayoutTest, SocketDirectoryIsBoundIntoTheContainer) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    EXPECT_THAT(argv, Contains("--bind=/var/lib/pgnspawn/helloworld/run:/run/postgresql"));
+}
+
+TEST_F(LayoutTest, PasswordNeverAppearsInNspawnArgv) {
+    ASSERT_EQ(config.password, kPassword);
+    for (const auto& arg : nspawn_argv(config, "/usr/bin/systemd-nspawn"))
+        EXPECT_THAT(arg, Not(HasSubstr(kPassword)));
+}
+
+TEST_F(LayoutTest, InitdbUsesScramForTcpAndTargetsDataNew) {
+    const auto argv = initdb_argv(config);
+    ASSERT_FALSE(argv.empty());
+    EXPECT_EQ(argv[0], (libdir.path() / "15/bin/initdb").string());
+    EXPECT_THAT(argv, Contains("--auth-host=scram-sha-256"));
+    EXPECT_THAT(argv, Contains("--auth-local=peer"));
+    EXPECT_THAT(argv, Contains("--username=postgres"));
+    const std::size_t pgdata = index_of(argv, "--pgdata");
+    ASSERT_LT(pgdata + 1, argv.size());
+    EXPECT_EQ(argv[pgdata + 1], "/var/lib/pgnspawn/helloworld/data.new");
+    EXPECT_THAT(argv, Not(Contains("/var/lib/pgnspawn/helloworld/data")));
+}
+
+TEST_F(LayoutTest, PasswordNeverAppearsInInitdbArgv) {
+    for (const auto& arg : initdb_argv(config)) {
+        EXPECT_THAT(arg, Not(HasSubstr(kPassword)));
+        EXPECT_THAT(arg, Not(HasSubstr("--pwfile")));
+        EXPECT_THAT(arg, Not(HasSubstr("trust")));
+    }
+}
+
+TEST(PgHbaConf, TcpIsScramAndNothingIsTrusted) {
+    const std::string hba = pg_hba_conf();
+    EXPECT_THAT(hba, Not(HasSubstr("trust")));
+    EXPECT_THAT(hba, Not(HasSubstr("md5")));
+    EXPECT_THAT(hba, Not(HasSubstr("password")));
+    int host_lines = 0;
+    std::size_t begin = 0;
+    while (begin < hba.size()) {
+        std::size_t end = hba.find('\n', begin);
+        if (end == std::string::npos)
+            end = hba.size();
+        const std::string line = hba.substr(begin, end - begin);
+        if (line.rfind("host", 0) == 0) {
+            ++host_lines;
+            EXPECT_THAT(line, HasSubstr("scram-sha-256")) << line;
+        }
+        begin = end + 1;
+    }
+    EXPECT_EQ(host_lines, 2);  // IPv4 and IPv6
+    EXPECT_THAT(hba, HasSubstr("0.0.0.0/0"));
+    EXPECT_THAT(hba, HasSubstr("::/0"));
+    EXPECT_THAT(hba, HasSubstr("local   all       all            peer map=pgnspawn"));
+}
+
+TEST(PgIdentConf, MapsRootAndPostgresToTheSuperuser) {
+    const std::string ident = pg_ident_conf();
+    EXPECT_THAT(ident, HasSubstr("pgnspawn   root             postgres\n"));
+    EXPECT_THAT(ident, HasSubstr("pgnspawn   postgres         postgres\n"));
+}
+
+}  // namespace
+}  // namespace pgnspawn
