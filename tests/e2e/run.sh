@@ -265,6 +265,34 @@ t_idle_no_wakeups() {
     expect_eq "$b" "$a" "context switches of pgnspawnd over 3 s idle"
 }
 
+t_port_taken_fails_fast() {
+    local out t0 t1 holder
+    holder=$(H sh -c 'perl -MIO::Socket::INET -e "my \$s = IO::Socket::INET->new(LocalAddr => q(127.0.0.1), LocalPort => 5434, Listen => 1, ReuseAddr => 1) or die; sleep 60" >/dev/null 2>&1 & echo $!')
+    sleep 0.3
+    t0=$(now_ms); out=$(dsend Start string:second); t1=$(now_ms)
+    H kill "$holder"
+    expect_match "$out" "^Error org.pgnspawn1.Error.StartFailed: Failed to start instance second: port 5434 on 127.0.0.1 is already in use by another process" || return 1
+    expect_eq "$(prop second State)" 's "failed"' || return 1
+    expect_match "$(prop second LastError)" "port 5434" || return 1
+    expect_no_match "$(H machinectl list --no-legend)" "pgnspawn-second" || return 1
+    call Start s second >/dev/null || fail "Start after the port was freed failed"
+    call Stop s second >/dev/null
+    echo "failed after $((t1 - t0)) ms"
+}
+
+t_container_failure_reports_log() {
+    local out
+    H mv /var/lib/pgnspawn/second/data/postgresql.conf /var/lib/pgnspawn/second/postgresql.conf.away
+    out=$(dsend Start string:second)
+    H mv /var/lib/pgnspawn/second/postgresql.conf.away /var/lib/pgnspawn/second/data/postgresql.conf
+    expect_match "$out" "^Error org.pgnspawn1.Error.StartFailed: Failed to start instance second: .*Last log lines: .*postgresql.conf" || return 1
+    expect_eq "$(prop second State)" 's "failed"' || return 1
+    expect_no_match "$(H machinectl list --no-legend)" "pgnspawn-second" || return 1
+    call Start s second >/dev/null || fail "Start after repair failed"
+    expect_eq "$(H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc 'select 1')" 1 || return 1
+    call Stop s second >/dev/null
+}
+
 # ---------------------------------------------------------------------------------------
 
 echo "e2e: booting the test host"
@@ -278,7 +306,8 @@ for t in introspect check_config_good check_config_bad start_cold machine_regist
          psql_as_configured_user wrong_password_refused health_running properties list_instances \
          connection_uri start_idempotent write_rows stop_clean stop_idempotent not_running_errors \
          data_survives_restart concurrent_starts daemon_restart_adopts adopted_stop_clean bad_names \
-         password_file_instance no_password_in_logs_or_argv; do
+         password_file_instance no_password_in_logs_or_argv port_taken_fails_fast \
+         container_failure_reports_log; do
     run "$t"
 done
 call Start s helloworld >/dev/null 2>&1
