@@ -122,6 +122,17 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
         make_symlink((std::string("usr/") + d).c_str(), p.root / d);
 }
 
+/// How the configured user connects, as any client of the instance would.
+PgParams user_connection_params(const InstanceConfig& c, const char* application_name) {
+    return {{"host", c.listen_address},
+            {"port", std::to_string(c.port)},
+            {"user", c.user},
+            {"password", c.password},
+            {"dbname", c.database},
+            {"sslmode", "disable"},
+            {"application_name", application_name}};
+}
+
 }  // namespace
 
 bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch) {
@@ -388,13 +399,7 @@ private:
     /// The promise of Start: a real round trip, as the configured user, over TCP.
     void verify_as_user() {
         pg_ = std::make_unique<PgConnection>(b_.loop_, b_.settings_.query_timeout);
-        pg_->connect({{"host", c_.listen_address},
-                      {"port", std::to_string(c_.port)},
-                      {"user", c_.user},
-                      {"password", c_.password},
-                      {"dbname", c_.database},
-                      {"sslmode", "disable"},
-                      {"application_name", "pgnspawnd"}},
+        pg_->connect(user_connection_params(c_, "pgnspawnd"),
                      [this](const std::string& error) {
                          if (!error.empty())
                              return fail(fmt::format("cannot connect as \"{}\": {}", c_.user, error));
@@ -508,13 +513,7 @@ void HostBackend::health(const InstanceConfig& config, std::function<void(Health
         retire(conn);
         done(r);
     };
-    conn->connect({{"host", config.listen_address},
-                   {"port", std::to_string(config.port)},
-                   {"user", config.user},
-                   {"password", config.password},
-                   {"dbname", config.database},
-                   {"sslmode", "disable"},
-                   {"application_name", "pgnspawnd-health"}},
+    conn->connect(user_connection_params(config, "pgnspawnd-health"),
                   [conn = conn.get(), finish](const std::string& error) {
                       if (!error.empty())
                           return finish(false, fmt::format("cannot connect: {}", error));

@@ -84,29 +84,23 @@ ManagerObject::~ManagerObject() {
 }
 
 void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
-    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    at_boundary_async(*reply, [&] {
-        Instance& instance = manager_.lookup(name);
-        instance.start([reply, name = instance.name()](const std::string& error) {
-            if (error.empty())
-                reply->returnResults();
-            else
-                reply->returnError(
-                    sdbus::Error(error_name::StartFailed, fmt::format("Failed to start instance {}: {}", name, error)));
-        });
-    });
+    lifecycle(std::move(result), name, &Instance::start, error_name::StartFailed, "start");
 }
 
 void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
+    lifecycle(std::move(result), name, &Instance::stop, error_name::StopFailed, "stop");
+}
+
+void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
+                              const char* failure, const char* verb) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     at_boundary_async(*reply, [&] {
         Instance& instance = manager_.lookup(name);
-        instance.stop([reply, name = instance.name()](const std::string& error) {
+        (instance.*operation)([reply, failure, verb, name = instance.name()](const std::string& error) {
             if (error.empty())
                 reply->returnResults();
             else
-                reply->returnError(
-                    sdbus::Error(error_name::StopFailed, fmt::format("Failed to stop instance {}: {}", name, error)));
+                reply->returnError(sdbus::Error(failure, fmt::format("Failed to {} instance {}: {}", verb, name, error)));
         });
     });
 }

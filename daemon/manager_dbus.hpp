@@ -50,6 +50,9 @@ private:
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
     std::string GetConnectionUri(const std::string& name) override;
 
+    /// Start and Stop: look up, run the operation, answer when it is over.
+    void lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
+                   const char* failure, const char* verb);
     Instance& running_instance(const std::string& name);
 
     Manager& manager_;
