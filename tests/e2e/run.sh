@@ -262,7 +262,9 @@ t_idle_no_wakeups() {
     a=$(H grep ctxt_switches "/proc/$pid/status" | awk '{s += $2} END {print s}')
     sleep 3
     b=$(H grep ctxt_switches "/proc/$pid/status" | awk '{s += $2} END {print s}')
-    expect_eq "$b" "$a" "context switches of pgnspawnd over 3 s idle"
+    expect_eq "$b" "$a" "context switches of pgnspawnd over 3 s idle" || return 1
+    # One event loop, no helper threads.
+    expect_eq "$(H awk '/^Threads:/ {print $2}' "/proc/$pid/status")" 1 "threads"
 }
 
 t_port_taken_fails_fast() {
