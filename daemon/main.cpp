@@ -1,6 +1,7 @@
 // pgnspawnd: wires the event loop, the system bus, signals and sd_notify together.
 // Everything else lives in libpgnspawn-core.
 
+#include "authorizer.hpp"
 #include "bus_bridge.hpp"
 #include "config.hpp"
 #include "event_loop.hpp"
@@ -115,7 +116,8 @@ int main(int argc, char** argv) {
         SystemdClient systemd(*bus);
         HostBackend backend(loop, systemd);
         Manager manager(std::move(config), backend);
-        ManagerObject face(*bus, manager);
+        PolkitAuthorizer authorizer(*bus);
+        ManagerObject face(*bus, manager, authorizer);
         manager.adopt_running();
 
         auto on_term = [&] {

@@ -63,8 +63,8 @@ std::string InstanceObject::LastError() { return instance_.last_error(); }
 
 // ---------------------------------------------------------------------------------------
 
-ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager)
-    : AdaptorInterfaces(bus, kManagerObjectPath), manager_(manager) {
+ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer)
+    : AdaptorInterfaces(bus, kManagerObjectPath), manager_(manager), authorizer_(authorizer) {
     for (const auto& instance : manager_.instances()) {
         auto object = std::make_unique<InstanceObject>(bus, *instance);
         auto* raw = object.get();
@@ -95,13 +95,28 @@ void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name,
                               const char* failure, const char* verb) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     at_boundary_async(*reply, [&] {
-        Instance& instance = manager_.lookup(name);
-        (instance.*operation)([reply, failure, verb, name = instance.name()](const std::string& error) {
-            if (error.empty())
-                reply->returnResults();
-            else
-                reply->returnError(sdbus::Error(failure, fmt::format("Failed to {} instance {}: {}", verb, name, error)));
+        // Checked before asking polkit: a bad name is refused at once.
+        const std::string checked = manager_.lookup(name).name();
+        authorized(action::Manage, *reply, [this, reply, checked, operation, failure, verb] {
+            // Looked up again: a reload may have removed the instance meanwhile.
+            Instance& instance = manager_.lookup(checked);
+            (instance.*operation)([reply, failure, verb, checked](const std::string& error) {
+                if (error.empty())
+                    reply->returnResults();
+                else
+                    reply->returnError(
+                        sdbus::Error(failure, fmt::format("Failed to {} instance {}: {}", verb, checked, error)));
+            });
         });
+    });
+}
+
+template <typename Reply, typename Then>
+void ManagerObject::authorized(const char* action, Reply& reply, Then then) {
+    authorizer_.check(current_caller(getObject()), action, [&reply, action, then](const std::string& denied) {
+        if (!denied.empty())
+            return reply.returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
+        at_boundary_async(reply, then);
     });
 }
 
@@ -139,10 +154,14 @@ std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ManagerO
     });
 }
 
-std::string ManagerObject::GetConnectionUri(const std::string& name) {
-    return at_boundary([&] {
-        const auto& c = manager_.lookup(name).config();
-        return connection_uri(c.user, c.password, c.listen_address, c.port, c.database);
+void ManagerObject::GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) {
+    auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
+    at_boundary_async(*reply, [&] {
+        const std::string checked = manager_.lookup(name).name();
+        authorized(action::ReadCredentials, *reply, [this, reply, checked] {
+            const auto& c = manager_.lookup(checked).config();
+            reply->returnResults(connection_uri(c.user, c.password, c.listen_address, c.port, c.database));
+        });
     });
 }
 

@@ -3,6 +3,7 @@
 // sdbus-c++ 1.2.0 aborts the process on any other exception escaping a handler.
 #pragma once
 
+#include "authorizer.hpp"
 #include "manager.hpp"
 
 #include "instance_adaptor.h"
@@ -39,7 +40,7 @@ private:
 
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor> {
 public:
-    ManagerObject(sdbus::IConnection& bus, Manager& manager);
+    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer);
     ~ManagerObject();
 
 private:
@@ -48,14 +49,19 @@ private:
     std::tuple<std::string, uint16_t> GetAddress(const std::string& name) override;
     void HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& result, std::string name) override;
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
-    std::string GetConnectionUri(const std::string& name) override;
+    void GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) override;
 
     /// Start and Stop: look up, run the operation, answer when it is over.
     void lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
                    const char* failure, const char* verb);
+    /// Runs then() if polkit (or being root) allows action to the caller of the message
+    /// being handled now; otherwise answers AccessDenied.
+    template <typename Reply, typename Then>
+    void authorized(const char* action, Reply& reply, Then then);
     Instance& running_instance(const std::string& name);
 
     Manager& manager_;
+    Authorizer& authorizer_;
     std::vector<std::unique_ptr<InstanceObject>> objects_;
 };
 

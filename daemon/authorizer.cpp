@@ -1,0 +1,90 @@
+#include "authorizer.hpp"
+
+#include "log.hpp"
+
+#include <fmt/format.h>
+#include <systemd/sd-bus.h>
+
+#include <map>
+
+namespace pgnspawn {
+
+namespace {
+
+/// sdbus-c++ 1.2.0 does not expose the ALLOW_INTERACTIVE_AUTHORIZATION header flag; its
+/// Message keeps the sd_bus_message in a protected member, reachable through a
+/// pointer-to-member formed in a derived class.
+struct RawMessage : sdbus::Message {
+    static sd_bus_message* of(const sdbus::Message& m) { return static_cast<sd_bus_message*>(m.*(&RawMessage::msg_)); }
+};
+
+constexpr uint32_t kAllowUserInteraction = 1;
+// Long enough for a person to answer an authentication dialog.
+constexpr uint64_t kInteractiveTimeoutUsec = 300'000'000;
+constexpr uint64_t kTimeoutUsec = 25'000'000;
+
+}  // namespace
+
+Caller current_caller(const sdbus::IObject& object) {
+    Caller c;
+    if (const sdbus::Message* m = object.getCurrentlyProcessedMessage()) {
+        c.bus_name = m->getSender();
+        c.interactive_allowed = sd_bus_message_get_allow_interactive_authorization(RawMessage::of(*m)) > 0;
+    }
+    return c;
+}
+
+PolkitAuthorizer::PolkitAuthorizer(sdbus::IConnection& bus)
+    : dbus_(sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus")),
+      polkit_(sdbus::createProxy(bus, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority")) {
+    dbus_->finishRegistration();
+    polkit_->finishRegistration();
+}
+
+void PolkitAuthorizer::check(const Caller& caller, const std::string& action, Done done) {
+    if (caller.bus_name.empty())
+        return done("the caller could not be identified");
+    // Root is always allowed, without asking polkit (as systemd does).
+    dbus_->callMethodAsync("GetConnectionUnixUser")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(caller.bus_name)
+        .uponReplyInvoke([this, caller, action, done](const sdbus::Error* e, uint32_t uid) {
+            if (e)
+                return done(fmt::format("the caller could not be identified: {}", e->getMessage()));
+            if (uid == 0)
+                return done("");
+            ask_polkit(caller, action, done);
+        });
+}
+
+void PolkitAuthorizer::ask_polkit(const Caller& caller, const std::string& action, Done done) {
+    using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
+    Subject subject{"system-bus-name", {{"name", sdbus::Variant(caller.bus_name)}}};
+    const uint32_t flags = caller.interactive_allowed ? kAllowUserInteraction : 0;
+    polkit_->callMethodAsync("CheckAuthorization")
+        .onInterface("org.freedesktop.PolicyKit1.Authority")
+        .withTimeout(caller.interactive_allowed ? kInteractiveTimeoutUsec : kTimeoutUsec)
+        .withArguments(subject, action, std::map<std::string, std::string>{}, flags, std::string())
+        .uponReplyInvoke([action, done](const sdbus::Error* e,
+                                        sdbus::Struct<bool, bool, std::map<std::string, std::string>> result) {
+            if (e) {
+                log_warning(fmt::format("Failed to check authorization for {}: {}", action, e->getMessage()));
+                return done(fmt::format("the authorization for {} could not be checked ({}); only root may do this "
+                                        "now",
+                                        action, e->getMessage()));
+            }
+            const bool authorized = std::get<0>(result);
+            const bool challenge = std::get<1>(result);
+            if (authorized)
+                return done("");
+            if (challenge)
+                return done(fmt::format("{} requires authentication; run the command from a session with a polkit "
+                                        "agent, or ask the administrator to add you to the group \"pgnspawn\"",
+                                        action));
+            done(fmt::format("{} is not allowed for this user; ask the administrator to add you to the group "
+                             "\"pgnspawn\"",
+                             action));
+        });
+}
+
+}  // namespace pgnspawn
