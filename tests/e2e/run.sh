@@ -304,18 +304,26 @@ if ! PGNSPAWN_TESTHOST_ETC="$here/etc" bash "$testhost" boot "$build"; then
     exit 1
 fi
 
-for t in introspect check_config_good check_config_bad start_cold machine_registered get_address \
-         psql_as_configured_user wrong_password_refused health_running properties list_instances \
-         connection_uri start_idempotent write_rows stop_clean stop_idempotent not_running_errors \
-         data_survives_restart concurrent_starts daemon_restart_adopts adopted_stop_clean bad_names \
-         password_file_instance no_password_in_logs_or_argv port_taken_fails_fast \
-         container_failure_reports_log; do
-    run "$t"
+core_tests=(introspect check_config_good check_config_bad start_cold machine_registered get_address
+    psql_as_configured_user wrong_password_refused health_running properties list_instances
+    connection_uri start_idempotent write_rows stop_clean stop_idempotent not_running_errors
+    data_survives_restart concurrent_starts daemon_restart_adopts adopted_stop_clean bad_names
+    password_file_instance no_password_in_logs_or_argv port_taken_fails_fast
+    container_failure_reports_log)
+for t in "${core_tests[@]}"; do run "$t"; done
+
+# Further suites: tests/e2e/suites/*.sh define t_* functions and append their names to
+# suite_tests, in the order they must run. Each leaves every instance stopped.
+suite_tests=()
+for suite in "$here"/suites/*.sh; do
+    [ -e "$suite" ] || continue
+    # shellcheck source=/dev/null
+    source "$suite"
 done
+for t in "${suite_tests[@]}"; do run "$t"; done
+
 call Start s helloworld >/dev/null 2>&1
-run client
-run unprivileged_limits
-run idle_no_wakeups
+for t in client unprivileged_limits idle_no_wakeups; do run "$t"; done
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
