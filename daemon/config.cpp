@@ -31,8 +31,8 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database",
-                                      "user",     "password",      "password_file",  "version"};
+constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database", "user",
+                                      "password", "password_file", "version",        "autostart"};
 
 class Parser {
 public:
@@ -113,6 +113,11 @@ private:
         c.user = sql_name(*table, "user", c.name);
         c.password = password(*table, node, c.name);
         resolve_version(*table, c);
+        if (const toml::node* autostart = (*table)["autostart"].node()) {
+            if (!autostart->is_boolean())
+                fail(autostart->source(), "\"autostart\" must be true or false");
+            c.autostart = *autostart->value<bool>();
+        }
         return c;
     }
 

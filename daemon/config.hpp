@@ -28,6 +28,8 @@ struct InstanceConfig {
     std::string postgresql_version;          ///< e.g. "15"
     std::filesystem::path postgresql_bindir;  ///< e.g. /usr/lib/postgresql/15/bin
     std::filesystem::path state_directory;    ///< e.g. /var/lib/pgnspawn/NAME
+    /// Started by the daemon when it starts (at boot, if pgnspawnd.service is enabled).
+    bool autostart = false;
 
     bool operator==(const InstanceConfig&) const = default;
 };

@@ -107,6 +107,52 @@ TEST_F(ConfigTest, ExplicitListenAddressIsKept) {
     EXPECT_EQ(v6.instances[0].listen_address, "::1");
 }
 
+TEST_F(ConfigTest, AutostartDefaultsToFalse) {
+    const Config config = parse(db_instance());
+    ASSERT_EQ(config.instances.size(), 1u);
+    EXPECT_FALSE(config.instances[0].autostart);
+    EXPECT_FALSE(parse(kExample).instances.at(0).autostart);
+}
+
+TEST_F(ConfigTest, AutostartTrueAndFalseAreKept) {
+    const Config on = parse(db_instance("autostart = true\n"));
+    ASSERT_EQ(on.instances.size(), 1u);
+    EXPECT_TRUE(on.instances[0].autostart);
+    const Config off = parse(db_instance("autostart = false\n"));
+    ASSERT_EQ(off.instances.size(), 1u);
+    EXPECT_FALSE(off.instances[0].autostart);
+}
+
+TEST_F(ConfigTest, AutostartIsPerInstance) {
+    const Config config = parse(R"([instances.alpha]
+port = 5433
+password = "a"
+autostart = true
+
+[instances.beta]
+port = 5434
+password = "b"
+)");
+    ASSERT_EQ(config.instances.size(), 2u);
+    EXPECT_TRUE(config.find("alpha")->autostart);
+    EXPECT_FALSE(config.find("beta")->autostart);
+}
+
+TEST_F(ConfigTest, AutostartMustBeABoolean) {
+    for (const char* value : {"\"true\"", "1", "0", "\"yes\"", "[true]"}) {
+        const std::string err = error_of(db_instance(std::string("autostart = ") + value + "\n"));
+        EXPECT_THAT(err, StartsWith("test.toml:4:13: ")) << value;
+        EXPECT_THAT(err, HasSubstr("\"autostart\" must be true or false")) << value;
+    }
+}
+
+TEST_F(ConfigTest, AutostartIsListedAmongTheKnownKeys) {
+    const std::string err = error_of(db_instance("auto_start = true\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:1: "));
+    EXPECT_THAT(err, HasSubstr("unknown key \"auto_start\""));
+    EXPECT_THAT(err, HasSubstr("autostart"));
+}
+
 TEST_F(ConfigTest, EmptyFileHasNoInstances) {
     const Config config = parse("");
     EXPECT_TRUE(config.instances.empty());
