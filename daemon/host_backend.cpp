@@ -280,7 +280,44 @@ private:
         launch();
     }
 
+    /// A container of this instance that the daemon does not know of (left from a crash,
+    /// a daemon restart during a start, or a reboot of machined's state) would make nspawn
+    /// fail with "Machine already exists" or hold the port: stop its unit cleanly first,
+    /// then drop any leftover machine registration.
     void launch() {
+        const auto unit = unit_name(c_.name);
+        auto self = shared_from_this();
+        b_.systemd_.unit_state(unit, [this, self, unit](const std::string& error, const std::string& state) {
+            if (finished_)
+                return;
+            if (!error.empty())
+                return fail(error);
+            if (state == "inactive" || state == "failed")
+                return remove_leftover_machine();
+            log_warning(fmt::format("Stopping leftover unit {} ({}) before starting instance {}.", unit, state, c_.name),
+                        c_.name, unit);
+            b_.systemd_.stop_unit(unit, [this, self](const std::string& stop_error, bool) {
+                if (finished_)
+                    return;
+                if (!stop_error.empty())
+                    return fail(fmt::format("cannot stop the leftover container: {}", stop_error));
+                remove_leftover_machine();
+            });
+        });
+    }
+
+    void remove_leftover_machine() {
+        auto self = shared_from_this();
+        b_.systemd_.remove_machine(machine_name(c_.name), [this, self](const std::string& error) {
+            if (finished_)
+                return;
+            if (!error.empty())
+                return fail(error);
+            start_container();
+        });
+    }
+
+    void start_container() {
         if (auto busy = check_port_free(c_.listen_address, c_.port); !busy.empty()) {
             fail(busy);
             return;

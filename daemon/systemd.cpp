@@ -18,6 +18,9 @@ constexpr const char* kSystemd = "org.freedesktop.systemd1";
 constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
 constexpr const char* kManagerIface = "org.freedesktop.systemd1.Manager";
 constexpr const char* kUnitIface = "org.freedesktop.systemd1.Unit";
+constexpr const char* kMachined = "org.freedesktop.machine1";
+constexpr const char* kMachinedPath = "/org/freedesktop/machine1";
+constexpr const char* kMachinedIface = "org.freedesktop.machine1.Manager";
 constexpr uint64_t kCallTimeoutUsec = 30'000'000;
 
 using Property = sdbus::Struct<std::string, sdbus::Variant>;
@@ -33,6 +36,26 @@ SystemdClient::SystemdClient(sdbus::IConnection& bus) : bus_(bus) {
     job_removed_ = bus_.addMatch(fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='JobRemoved'",
                                              kSystemd, kManagerPath, kManagerIface),
                                  [this](sdbus::Message& msg) { on_job_removed(msg); });
+    machined_ = sdbus::createProxy(bus_, kMachined, kMachinedPath);
+    machined_->finishRegistration();
+    machine_removed_ =
+        bus_.addMatch(fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='MachineRemoved'",
+                                  kMachined, kMachinedPath, kMachinedIface),
+                      [this](sdbus::Message& msg) {
+                          std::string machine;
+                          try {
+                              msg >> machine;
+                          } catch (const sdbus::Error&) {
+                              return;
+                          }
+                          auto [first, last] = machine_waiters_.equal_range(machine);
+                          std::vector<std::function<void()>> ready;
+                          for (auto it = first; it != last; ++it)
+                              ready.push_back(std::move(it->second));
+                          machine_waiters_.erase(first, last);
+                          for (auto& w : ready)
+                              w();
+                      });
     // Without a subscriber systemd does not send unit PropertiesChanged signals.
     manager_->callMethodAsync("Subscribe").onInterface(kManagerIface).uponReplyInvoke([](const sdbus::Error* e) {
         if (e)
@@ -146,6 +169,40 @@ SystemdClient::Watch SystemdClient::watch_unit(const std::string& unit,
         if (iface == kUnitIface && it != changed.end())
             on_state(it->second.get<std::string>());
     });
+}
+
+void SystemdClient::unit_state(const std::string& unit,
+                               std::function<void(const std::string& error, const std::string& state)> done) {
+    using UnitInfo = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                                   sdbus::ObjectPath, uint32_t, std::string, sdbus::ObjectPath>;
+    manager_->callMethodAsync("ListUnitsByNames")
+        .onInterface(kManagerIface)
+        .withTimeout(kCallTimeoutUsec)
+        .withArguments(std::vector<std::string>{unit})
+        .uponReplyInvoke([unit, done](const sdbus::Error* e, std::vector<UnitInfo> units) {
+            if (e)
+                return done(fmt::format("cannot look up {}: {}", unit, describe(*e)), "");
+            for (const auto& u : units)
+                if (std::get<0>(u) == unit)
+                    return done("", std::get<3>(u));
+            done("", "inactive");
+        });
+}
+
+void SystemdClient::remove_machine(const std::string& machine, Done done) {
+    machined_->callMethodAsync("TerminateMachine")
+        .onInterface(kMachinedIface)
+        .withTimeout(kCallTimeoutUsec)
+        .withArguments(machine)
+        .uponReplyInvoke([this, machine, done](const sdbus::Error* e) {
+            if (e) {
+                if (e->getName() == "org.freedesktop.machine1.NoSuchMachine")
+                    return done("");
+                return done(fmt::format("cannot remove the leftover machine {}: {}", machine, describe(*e)));
+            }
+            log_warning(fmt::format("Terminated leftover machine {}.", machine));
+            machine_waiters_.emplace(machine, [done] { done(""); });
+        });
 }
 
 std::string SystemdClient::active_state_blocking(const std::string& unit) {

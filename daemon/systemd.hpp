@@ -1,5 +1,6 @@
-// The daemon's view of systemd (PID 1) and its journal: transient units for containers,
-// job completion via JobRemoved, unit state changes via PropertiesChanged. All calls are
+// The daemon's view of systemd (PID 1), machined and the journal: transient units for
+// containers, job completion via JobRemoved, unit state changes via PropertiesChanged,
+// leftover machine registrations. All calls are
 // asynchronous on the daemon's bus connection, except the few used once at start-up.
 #pragma once
 
@@ -40,6 +41,11 @@ public:
     void reset_failed_unit(const std::string& unit);
     /// Calls on_state with the new ActiveState each time the unit's state changes.
     [[nodiscard]] Watch watch_unit(const std::string& unit, std::function<void(const std::string&)> on_state);
+    /// ActiveState of a unit ("inactive" when it is not loaded), asynchronously.
+    void unit_state(const std::string& unit, std::function<void(const std::string& error, const std::string& state)> done);
+    /// Makes sure machined has no machine of this name: a leftover registration (from a
+    /// crash, say) is terminated and done runs once machined has removed it.
+    void remove_machine(const std::string& machine, Done done);
     /// ActiveState of a unit, "inactive" when it is not loaded. Synchronous: start-up only.
     std::string active_state_blocking(const std::string& unit);
 
@@ -54,7 +60,10 @@ private:
 
     sdbus::IConnection& bus_;
     std::unique_ptr<sdbus::IProxy> manager_;
+    std::unique_ptr<sdbus::IProxy> machined_;
     sdbus::Slot job_removed_;
+    sdbus::Slot machine_removed_;
+    std::multimap<std::string, std::function<void()>> machine_waiters_;
     std::map<std::string, std::function<void(const std::string& result)>> jobs_;
 };
 
