@@ -68,5 +68,22 @@ t_no_password_in_journal_fields() {
     expect_no_match "$(H journalctl -b --no-pager -o export | tr -d '\0')" 'S3cond|p@ss:w'
 }
 
-suite_tests+=(polkit_files_installed polkit_group_member_may_manage polkit_stranger_denied
+t_bus_policy_allows_exactly_the_api() {
+    # The policy's allow-list for the Manager interface is exactly the XML's methods.
+    local api allowed out
+    api=$(H sed -n 's/.*<method name="\([A-Za-z]*\)".*/\1/p' /usr/share/dbus-1/interfaces/org.pgnspawn1.Manager.xml | sort | tr '\n' ' ')
+    allowed=$(H sed -n 's/.*send_interface="org.pgnspawn1.Manager" send_member="\([A-Za-z]*\)".*/\1/p' \
+        /usr/share/dbus-1/system.d/org.pgnspawn1.conf | sort | tr '\n' ' ')
+    [ -n "$api" ] || fail "no methods found in the interface XML"
+    expect_eq "$allowed" "$api" "policy allow-list vs API" || return 1
+    # Anything else is stopped by the bus itself, before the daemon sees it.
+    polkit_users
+    out=$(as_user dev dbus-send --system --print-reply --dest=org.pgnspawn1 /org/pgnspawn1/instance/helloworld \
+        org.freedesktop.DBus.Properties.Set string:org.pgnspawn1.Instance string:Port variant:uint16:1 2>&1)
+    expect_match "$out" '^Error org.freedesktop.DBus.Error.AccessDenied: Rejected send message' || return 1
+    out=$(as_user dev dbus-send --system --print-reply --dest=org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager.Frobnicate 2>&1)
+    expect_match "$out" '^Error org.freedesktop.DBus.Error.AccessDenied: Rejected send message'
+}
+
+suite_tests+=(bus_policy_allows_exactly_the_api polkit_files_installed polkit_group_member_may_manage polkit_stranger_denied
               polkit_unknown_instance_before_auth no_password_in_journal_fields)
