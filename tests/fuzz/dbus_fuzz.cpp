@@ -315,7 +315,7 @@ struct Call {
         if (shape == Shape::Name || shape == Shape::TwoStrings || shape == Shape::Variant ||
             shape == Shape::StringArray || shape == Shape::Struct || shape == Shape::Dict)
             d += " \"" + printable(name) + "\"";
-        if (!name2.empty())
+        if (shape == Shape::TwoStrings)
             d += " \"" + printable(name2) + "\"";
         return d;
     }
