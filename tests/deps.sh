@@ -6,6 +6,7 @@ packages=(
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libpq-dev libfmt-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev
     debootstrap systemd-container iproute2 util-linux
+    nix-bin     # tests/nix/check.sh: nix-instantiate --parse/--eval, no nixpkgs needed
 )
 missing=()
 for p in "${packages[@]}"; do

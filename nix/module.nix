@@ -1,0 +1,138 @@
+# NixOS module: services.pgnspawn. NOT EVALUATED against nixpkgs (none on the machine it
+# was written on); its TOML comes from ./lib/toml.nix, which CI does evaluate.
+#
+#   services.pgnspawn = {
+#     enable = true;
+#     instances.helloworld = { port = 5433; password_file = "/etc/pgnspawn/helloworld.pass"; };
+#   };
+#   users.users.alice.extraGroups = [ "pgnspawn" ];   # may start, stop and read credentials
+{ config, lib, pkgs, ... }:
+let
+  inherit (lib) mkOption mkEnableOption types;
+  cfg = config.services.pgnspawn;
+  toToml = import ./lib/toml.nix;
+
+  absolutePath = types.strMatching "/.*";
+  nullable = type: description: mkOption { type = types.nullOr type; default = null; inherit description; };
+
+  # One [instances.NAME] table; option names are the file's keys, null means "not set"
+  # (the daemon's default). Paths are strings so that secrets are not copied to the store.
+  instanceOptions = {
+    options = {
+      image = nullable (types.enum [ "host" "directory" "nixos" ])
+        "host: the host's PostgreSQL; directory: an OS tree in `directory`; nixos: a NixOS system (`toplevel`). Default host.";
+      port = mkOption { type = types.port; description = "TCP port PostgreSQL listens on; unique per listen_address."; };
+      listen_address = nullable types.str "IPv4 or IPv6 address PostgreSQL listens on (default 127.0.0.1).";
+      database = nullable types.str "Database created for `user` (default: the instance name).";
+      user = nullable types.str "Login role created with the password (default: the instance name).";
+      password = nullable types.str ''
+        The password in clear text. It ends up in the world-readable Nix store: prefer
+        `password_file`.'';
+      password_file = nullable absolutePath ''
+        Absolute path of a file holding the password on one line, read by pgnspawnd.
+        Keep it outside the Nix store, /home, /root and /run/user (pgnspawnd runs with
+        ProtectHome=yes).'';
+      version = nullable (types.either types.ints.positive types.str)
+        "PostgreSQL major version for the host image, e.g. 15 (default: newest in postgresqlPackages).";
+      autostart = nullable types.bool "Start the instance when pgnspawnd starts (default false).";
+      directory = nullable absolutePath "For image = \"directory\": the container's root, e.g. /var/lib/machines/NAME.";
+      toplevel = nullable (types.coercedTo types.package toString absolutePath) ''
+        For image = "nixos": a NixOS system's `config.system.build.toplevel` (a store path or
+        the derivation), e.g. from ./container.nix.'';
+      network = nullable (types.enum [ "private" "host" ])
+        "The container's network: its own (private; the default for directory and nixos) or the host's.";
+      host_port = nullable types.port "With network = \"private\": a host port forwarded to the container's `port`.";
+    };
+  };
+
+  configFile = pkgs.writeText "pgnspawn.toml" (toToml cfg.instances);
+in
+{
+  options.services.pgnspawn = {
+    enable = mkEnableOption "pgnspawnd, development PostgreSQL instances in systemd-nspawn containers";
+
+    package = mkOption {
+      type = types.package;
+      default = pkgs.callPackage ./package.nix { libpq = pkgs.libpq or pkgs.postgresql; };
+      defaultText = lib.literalExpression "pkgs.callPackage ./package.nix { }";
+      description = "The pgnspawn package.";
+    };
+
+    instances = mkOption {
+      type = types.attrsOf (types.submodule instanceOptions);
+      default = { };
+      description = "Instances, written to /etc/pgnspawn/pgnspawn.toml as [instances.NAME] tables.";
+    };
+
+    group = mkOption {
+      type = types.str;
+      default = "pgnspawn";
+      description = ''
+        Members may start and stop instances and read their connection URIs without
+        authenticating (polkit actions org.pgnspawn1.manage and org.pgnspawn1.read-credentials).'';
+    };
+
+    postgresqlPackages = mkOption {
+      type = types.listOf types.package;
+      default = [ pkgs.postgresql ];
+      defaultText = lib.literalExpression "[ pkgs.postgresql ]";
+      description = ''
+        PostgreSQL servers for the host image, linked as /etc/pgnspawn/postgresql/MAJOR
+        (where the package looks for MAJOR/bin/postgres).'';
+    };
+
+    configFile = mkOption {
+      type = types.path;
+      readOnly = true;
+      default = configFile;
+      description = "The generated pgnspawn.toml.";
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    warnings = lib.concatLists (lib.mapAttrsToList (name: i:
+      lib.optional (i.password != null)
+        "services.pgnspawn.instances.${name}.password is copied to the world-readable Nix store; use password_file.")
+      cfg.instances);
+
+    environment.systemPackages = [ cfg.package ];   # pgnspawnctl; polkit actions and rules under share/
+    environment.etc =
+      { "pgnspawn/pgnspawn.toml".source = configFile; }
+      // lib.listToAttrs (map (p: {
+        name = "pgnspawn/postgresql/${lib.versions.major p.version}";
+        value.source = p;
+      }) cfg.postgresqlPackages);
+
+    systemd.packages = [ cfg.package ];             # pgnspawnd.service
+    systemd.services.pgnspawnd = {
+      # systemd.packages ignores [Install]; start at boot when an instance asks for it.
+      wantedBy = lib.mkIf (lib.any (i: i.autostart == true) (lib.attrValues cfg.instances)) [ "multi-user.target" ];
+      # The unit's ExecReload sends SIGHUP: the daemon re-reads the file, running
+      # instances keep running.
+      reloadTriggers = [ configFile ];
+    };
+    services.dbus.packages = [ cfg.package ];       # bus policy and activation file
+
+    security.polkit.enable = true;
+    # The package's 60-pgnspawn.rules names the group "pgnspawn"; this rule follows `group`.
+    security.polkit.extraConfig = ''
+      polkit.addRule(function(action, subject) {
+        if ((action.id == "org.pgnspawn1.manage" ||
+             action.id == "org.pgnspawn1.read-credentials") &&
+            subject.isInGroup(${builtins.toJSON cfg.group})) {
+          return polkit.Result.YES;
+        }
+      });
+    '';
+    users.groups.${cfg.group} = { };
+
+    # The host image runs initdb and postgres as "postgres".
+    users.users.postgres = lib.mkIf (!config.services.postgresql.enable) {
+      isSystemUser = true;
+      uid = config.ids.uids.postgres;
+      group = "postgres";
+      description = "PostgreSQL server user";
+    };
+    users.groups.postgres = lib.mkIf (!config.services.postgresql.enable) { gid = config.ids.gids.postgres; };
+  };
+}
