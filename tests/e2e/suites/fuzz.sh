@@ -28,10 +28,11 @@ fuzz_rate() { printf '%s' "$1" | sed -n 's/^dbus_fuzz: OK, \([0-9]*\) calls, \([
 
 t_fuzz_dbus() {
     local seed=${DBUS_FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))} pid nrestarts dirs out_root out_nobody rc changed
-    [ -x "$build/tests/dbus_fuzz" ] || fail "$build/tests/dbus_fuzz was not built"
-    H sh -c "cat > $fuzz_bin && chmod 755 $fuzz_bin" <"$build/tests/dbus_fuzz" || fail "cannot copy the fuzzer into the host"
+    [ -x "$build/tests/dbus_fuzz" ] || { fail "$build/tests/dbus_fuzz was not built"; return 1; }
+    H sh -c "cat > $fuzz_bin && chmod 755 $fuzz_bin" <"$build/tests/dbus_fuzz" ||
+        { fail "cannot copy the fuzzer into the host"; return 1; }
     # A running instance makes GetAddress succeed and HealthCheck reach PostgreSQL.
-    call Start s helloworld >/dev/null || fail "Start helloworld failed"
+    call Start s helloworld >/dev/null || { fail "precondition: Start helloworld failed"; return 1; }
     pid=$(H systemctl show pgnspawnd -p MainPID --value)
     nrestarts=$(H systemctl show pgnspawnd -p NRestarts --value)
     dirs=$(H ls -A /var/lib/pgnspawn | tr '\n' ' ')
@@ -56,7 +57,7 @@ t_fuzz_dbus() {
     dirs_after=$(H ls -A /var/lib/pgnspawn | tr '\n' ' ')
     health=$(call HealthCheck s helloworld 2>&1)
     list=$(call ListInstances 2>&1)
-    call Stop s helloworld >/dev/null || fail "Stop helloworld failed"
+    call Stop s helloworld >/dev/null || { fail "Stop helloworld failed"; return 1; }
     H rm -f "$fuzz_bin" "$fuzz_marker"
 
     expect_eq "$pid_after" "$pid" "MainPID of pgnspawnd" || return 1
