@@ -1,55 +1,136 @@
 #!/usr/bin/env bash
 # The project's test command: installs dependencies, builds, runs the unit tests and the
-# end-to-end tests in a booted systemd test host, and ends with "N passed, M failed".
+# end-to-end tests in a booted systemd test host, then does it all again with a build
+# under AddressSanitizer + UndefinedBehaviorSanitizer (BUILDDIR-asan; unit tests, and one
+# e2e pass whose last test fails on any sanitizer report from the daemon or the clients),
+# and ends with "N passed, M failed" over every test case of both builds.
 #
 #   sudo bash tests/run-all.sh [BUILDDIR]     (default BUILDDIR: build-tests)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-tests}
+build=${build%/}
+sanitized=$build-asan
+t_start=$(date +%s)
 
 bash tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" --prefix=/usr --sysconfdir=/etc --localstatedir=/var -Dwerror=true >/dev/null ||
-        { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
-if ! ninja -C "$build"; then
-    echo "build failed"; echo "0 passed, 1 failed"; exit 1
-fi
+# Any sanitizer report fails the process: ASan always halts, UBSan is built with
+# -fno-sanitize-recover and told to halt too; LeakSanitizer checks at exit.
+sanitizer_asan_options=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1
+sanitizer_ubsan_options=print_stacktrace=1:halt_on_error=1
 
-rm -f "$build"/tests/*.json
-meson test -C "$build" --suite unit --print-errorlogs
-unit_rc=$?
+# stage DIR E2E_EXTRA [MESON_OPTION...]: configure DIR once, build it, run its unit tests
+# and one e2e pass. Stale reports are removed first, so a stage that does not get as far
+# as writing them counts as failed below.
+stage() {
+    local dir=$1 extra=$2; shift 2
+    local asan="" ubsan=""
+    rm -f "$dir"/tests/*.json "$dir/meson-logs/testlog.json" "$dir/e2e-results.txt" "$dir/e2e-rc"
+    if [ -n "$extra" ]; then asan=$sanitizer_asan_options ubsan=$sanitizer_ubsan_options; fi
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" --prefix=/usr --sysconfdir=/etc --localstatedir=/var -Dwerror=true "$@" >/dev/null ||
+            { echo "meson setup of $dir failed"; return 1; }
+    fi
+    ninja -C "$dir" || { echo "build of $dir failed"; return 1; }
+    ASAN_OPTIONS=$asan UBSAN_OPTIONS=$ubsan meson test -C "$dir" --suite unit --print-errorlogs
+    E2E_EXTRA=$extra E2E_RESULTS=$dir/e2e-results.txt bash tests/e2e/run.sh "$dir"
+    echo $? >"$dir/e2e-rc"
+}
 
-bash tests/e2e/run.sh "$build"
-e2e_rc=$?
+stage "$build" ""
+t_plain=$(date +%s)
+stage "$sanitized" tests/e2e/sanitizers \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined
+t_end=$(date +%s)
+echo "time: build $build + tests $((t_plain - t_start)) s, sanitizer stage $((t_end - t_plain)) s, total $((t_end - t_start)) s"
 
-# Count individual test cases: gtest's JSON reports and the e2e results file.
-python3 - "$build" "$unit_rc" <<'PY'
-import glob, json, sys
-build, unit_rc = sys.argv[1], int(sys.argv[2])
+# Count individual test cases of both builds: every unit test program's gtest JSON report
+# (a program that is missing from meson's log, wrote no report, or exited non-zero
+# without a failed case, e.g. crashed or a sanitizer report at exit, counts as one
+# failure) and the e2e results file (missing, or run.sh failing without a recorded
+# failure, counts as one failure).
+python3 - "$build" "$sanitized" <<'PY'
+import json, os, subprocess, sys
 passed = failed = 0
-reports = glob.glob(f"{build}/tests/*.json")
-for report in reports:
-    with open(report) as f:
-        data = json.load(f)
+GOOD = {"OK", "SKIP", "EXPECTEDFAIL"}
+
+def cases(report):
+    p = f = 0
+    with open(report) as fh:
+        data = json.load(fh)
     for suite in data.get("testsuites", []):
         for case in suite.get("testsuite", []):
             if case.get("failures"):
-                failed += 1
+                f += 1
             else:
-                passed += 1
-if unit_rc != 0 and failed == 0:
-    failed += 1          # a test binary crashed or never reported
-try:
-    with open(f"{build}/e2e-results.txt") as f:
-        for line in f:
-            verdict = line.split(" ", 1)[0]
-            passed += verdict == "pass"
-            failed += verdict == "fail"
-except FileNotFoundError:
-    failed += 1
-print(f"unit reports: {len(reports)}")
+                p += 1
+    return p, f
+
+def unit(build):
+    p = f = 0
+    notes = []
+    try:
+        tests = json.loads(subprocess.run(["meson", "introspect", build, "--tests"],
+                                          capture_output=True, check=True).stdout)
+        expected = {t["name"] for t in tests if any(s.split(":")[-1] == "unit" for s in t["suite"])}
+    except Exception:
+        expected = set()
+        f += 1; notes.append("not configured")
+    ran = set()
+    try:
+        with open(f"{build}/meson-logs/testlog.json") as fh:
+            log = [json.loads(line) for line in fh if line.strip()]
+    except (FileNotFoundError, json.JSONDecodeError):
+        log = []          # every expected program counts as "did not run" below
+        notes.append("no unit test log")
+    for entry in log:
+        ran.add(entry["name"])
+        ok = entry.get("result") in GOOD
+        cmd = entry.get("command") or []
+        cmd = cmd if isinstance(cmd, list) else cmd.split()
+        report = next((a.split(":", 1)[1] for a in cmd if a.startswith("--gtest_output=json:")), None)
+        if report is None:
+            p, f = (p + 1, f) if ok else (p, f + 1)
+            continue
+        try:
+            cp, cf = cases(report)
+        except (FileNotFoundError, json.JSONDecodeError):
+            f += 1; notes.append(f"{entry['name']}: no report ({entry.get('result')})")
+            continue
+        p += cp; f += cf
+        if not ok and cf == 0:
+            f += 1; notes.append(f"{entry['name']}: {entry.get('result')}, exit {entry.get('returncode')}")
+    for name in sorted(expected - ran):
+        f += 1; notes.append(f"{name}: did not run")
+    return p, f, notes
+
+def e2e(build):
+    p = f = 0
+    notes = []
+    try:
+        with open(f"{build}/e2e-results.txt") as fh:
+            for line in fh:
+                verdict = line.split(" ", 1)[0]
+                p += verdict == "pass"
+                f += verdict == "fail"
+    except FileNotFoundError:
+        return 0, 1, ["no results"]
+    try:
+        rc = int(open(f"{build}/e2e-rc").read())
+    except (FileNotFoundError, ValueError):
+        rc = -1
+    if rc != 0 and f == 0:
+        f += 1; notes.append(f"run.sh exit {rc} without a recorded failure")
+    return p, f, notes
+
+for build in sys.argv[1:]:
+    up, uf, un = unit(build)
+    ep, ef, en = e2e(build)
+    passed += up + ep
+    failed += uf + ef
+    print(f"{build}: unit {up} passed, {uf} failed; e2e {ep} passed, {ef} failed"
+          + (f" ({'; '.join(un + en)})" if un or en else ""))
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY

@@ -8,12 +8,15 @@
 #
 # The host runs in its own network namespace (--private-network), so everything the
 # tests send stays inside it. State lives in $PGNSPAWN_TESTHOST_DIR.
+# boot: PGNSPAWN_TESTHOST_ETC is copied to the host's /etc/pgnspawn; the contents of
+# PGNSPAWN_TESTHOST_HOST_ETC, if set, over the host's /etc (e.g. unit drop-ins).
+# exec: ASAN_OPTIONS and UBSAN_OPTIONS, if set, are passed to CMD.
 set -euo pipefail
 
 CACHE=${PGNSPAWN_TESTHOST_CACHE:-/var/cache/pgnspawn-testhost}
 RUN=${PGNSPAWN_TESTHOST_DIR:-/var/tmp/pgnspawn-testhost}
-BASE_VERSION=3   # bump when the package list changes so caches are rebuilt
-PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,systemd-container,polkitd,postgresql,postgresql-client,iproute2,procps,psmisc,libsdbus-c++1,libsystemd0,libpq5,libfmt9,libtomlplusplus3,ca-certificates
+BASE_VERSION=4   # bump when the package list changes so caches are rebuilt
+PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,systemd-container,polkitd,postgresql,postgresql-client,iproute2,procps,psmisc,libsdbus-c++1,libsystemd0,libpq5,libfmt9,libtomlplusplus3,ca-certificates,libasan8,libubsan1
 
 log() { printf 'testhost: %s\n' "$*" >&2; }
 
@@ -71,6 +74,9 @@ cmd_boot() {
         cp -r "$PGNSPAWN_TESTHOST_ETC/." "$RUN/root/etc/pgnspawn/"
         chmod -R go-rwx "$RUN/root/etc/pgnspawn"
     fi
+    if [ -n "${PGNSPAWN_TESTHOST_HOST_ETC:-}" ]; then
+        cp -r "$PGNSPAWN_TESTHOST_HOST_ETC/." "$RUN/root/etc/"
+    fi
     log "booting"
     setsid systemd-nspawn --quiet --register=no --keep-unit --private-network \
         --machine=pgnspawn-testhost -D "$RUN/root" --boot \
@@ -92,8 +98,12 @@ cmd_boot() {
 }
 
 cmd_exec() {
-    local pid1; pid1=$(cat "$RUN/pid1")
-    exec nsenter -t "$pid1" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+    local pid1 v sanitizer_env=(); pid1=$(cat "$RUN/pid1")
+    for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+        if [ -n "${!v:-}" ]; then sanitizer_env+=("$v=${!v}"); fi
+    done
+    exec nsenter -t "$pid1" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+        "${sanitizer_env[@]}" "$@"
 }
 
 cmd_shutdown() {

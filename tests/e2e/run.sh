@@ -9,6 +9,9 @@
 # ("ok - NAME" / "not ok - NAME: why") and a final "e2e: N passed, M failed".
 # Results also go to $E2E_RESULTS (default BUILDDIR/e2e-results.txt), one "pass NAME"
 # or "fail NAME" per line.
+# E2E_EXTRA=DIR adds a pass-specific layer (e.g. tests/e2e/sanitizers): DIR/etc is copied
+# over the host's /etc before it boots, DIR/tests.sh is sourced once it has booted and may
+# export settings and append t_* names to final_tests, which run last, before power-off.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -298,11 +301,20 @@ t_container_failure_reports_log() {
 # ---------------------------------------------------------------------------------------
 
 echo "e2e: booting the test host"
-if ! PGNSPAWN_TESTHOST_ETC="$here/etc" bash "$testhost" boot "$build"; then
+extra=${E2E_EXTRA:+$(cd "$E2E_EXTRA" && pwd)}
+if [ -n "${E2E_EXTRA:-}" ] && [ ! -f "$extra/tests.sh" ]; then
+    echo "not ok - e2e_extra: no tests.sh in E2E_EXTRA=$E2E_EXTRA"; echo "fail e2e_extra" >>"$results"
+    exit 1
+fi
+if ! PGNSPAWN_TESTHOST_ETC="$here/etc" PGNSPAWN_TESTHOST_HOST_ETC=${extra:+$extra/etc} \
+        bash "$testhost" boot "$build"; then
     echo "not ok - boot: the test host did not boot"; echo "fail boot" >>"$results"
     echo "e2e: 0 passed, 1 failed"
     exit 1
 fi
+final_tests=()
+# shellcheck source=/dev/null
+if [ -n "$extra" ]; then source "$extra/tests.sh"; fi
 
 core_tests=(introspect check_config_good check_config_bad start_cold machine_registered get_address
     psql_as_configured_user wrong_password_refused health_running properties list_instances
@@ -324,6 +336,7 @@ for t in "${suite_tests[@]}"; do run "$t"; done
 
 call Start s helloworld >/dev/null 2>&1
 for t in client unprivileged_limits idle_no_wakeups; do run "$t"; done
+for t in "${final_tests[@]}"; do run "$t"; done
 
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
