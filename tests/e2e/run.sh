@@ -326,9 +326,11 @@ for t in "${core_tests[@]}"; do run "$t"; done
 
 # Further suites: tests/e2e/suites/*.sh define t_* functions and append their names to
 # suite_tests, in the order they must run. Each leaves every instance stopped.
+# E2E_SUITES="polkit faults" runs only those suites (for development; CI runs all).
 suite_tests=()
 for suite in "$here"/suites/*.sh; do
     [ -e "$suite" ] || continue
+    if [ -n "${E2E_SUITES:-}" ] && [[ " $E2E_SUITES " != *" $(basename "$suite" .sh) "* ]]; then continue; fi
     # shellcheck source=/dev/null
     source "$suite"
 done
