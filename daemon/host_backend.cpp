@@ -109,7 +109,7 @@ void fsync_dir(const fs::path& p) {
 /// re-asserted on every start.
 void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg) {
     const InstancePaths p(c);
-    make_dir(p.state.parent_path(), 0755, 0, 0);
+    make_dir(p.state.parent_path(), 0711, 0, 0);  // not listable; postgres may traverse
     make_dir(p.state, 0750, 0, pg.gid);
     make_dir(p.socket_dir, 0700, pg.uid, pg.gid);
     make_dir(p.root, 0755, 0, 0);
