@@ -16,11 +16,14 @@ export UBSAN_OPTIONS="log_to_syslog=1:print_stacktrace=1:halt_on_error=1"
 # LeakSanitizer stops the daemon's threads with ptrace(2) at exit; a SystemCallFilter=
 # in the unit (@system-service has no ptrace) makes it die with "LeakSanitizer has
 # encountered a fatal error". Allow ptrace in that case only: a drop-in saying
-# SystemCallFilter=ptrace to a unit without a filter would allow nothing else.
-if [ -n "$(H systemctl show pgnspawnd -p SystemCallFilter --value)" ]; then
-    H sh -c 'printf "[Service]\nSystemCallFilter=ptrace\n" >/etc/systemd/system/pgnspawnd.service.d/sanitizers-ptrace.conf' &&
-        H systemctl daemon-reload
-fi
+# SystemCallFilter=ptrace to a unit without a filter would allow nothing else (systemd
+# shows no filter as "~", an empty deny list).
+case "$(H systemctl show pgnspawnd -p SystemCallFilter --value)" in
+    "" | "~") ;;
+    *)
+            H sh -c 'printf "[Service]\nSystemCallFilter=ptrace\n" >/etc/systemd/system/pgnspawnd.service.d/sanitizers-ptrace.conf' &&
+        H systemctl daemon-reload ;;
+esac
 
 t_sanitizer_reports() {
     local bin env result reports journal f
