@@ -21,7 +21,7 @@ export UBSAN_OPTIONS="log_to_syslog=1:print_stacktrace=1:halt_on_error=1"
 case "$(H systemctl show pgnspawnd -p SystemCallFilter --value)" in
     "" | "~") ;;
     *)
-            H sh -c 'printf "[Service]\nSystemCallFilter=ptrace\n" >/etc/systemd/system/pgnspawnd.service.d/sanitizers-ptrace.conf' &&
+        H sh -c 'printf "[Service]\nSystemCallFilter=ptrace\n" >/etc/systemd/system/pgnspawnd.service.d/sanitizers-ptrace.conf' &&
         H systemctl daemon-reload ;;
 esac
 
