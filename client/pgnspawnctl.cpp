@@ -114,6 +114,8 @@ private:
     }
 
     void onStateChanged(const std::string&, const std::string&) override {}
+    void onInstanceAdded(const std::string&, const sdbus::ObjectPath&) override {}
+    void onInstanceRemoved(const std::string&, const sdbus::ObjectPath&) override {}
 };
 
 class InstanceProxy final : public sdbus::ProxyInterfaces<org::pgnspawn1::Instance_proxy> {

@@ -19,8 +19,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -73,6 +75,33 @@ std::optional<Options> parse_args(int argc, char** argv, int& exit_code) {
     return o;
 }
 
+std::string names_or_none(const std::vector<std::string>& names) {
+    return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+}
+
+/// SIGHUP: re-reads the file; a bad one is logged and the running configuration stays.
+void reload_configuration(pgnspawn::Manager& manager, const std::string& file, const pgnspawn::ConfigEnvironment& env) {
+    using namespace pgnspawn;
+    sd_notify(0, "RELOADING=1\nSTATUS=Reloading the configuration");
+    Config next;
+    try {
+        next = load_config(file, env);
+    } catch (const ConfigError& e) {
+        log_error(fmt::format("Failed to reload the configuration, keeping the old one: {}", e.what()));
+        sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1; the last reload failed (see the journal)");
+        return;
+    }
+    const auto s = manager.reload(std::move(next));
+    std::string message = fmt::format("Reloaded the configuration from {}: added {}; removed {}; changed {}.", file,
+                                      names_or_none(s.added), names_or_none(s.removed), names_or_none(s.changed));
+    if (!s.removal_pending.empty())
+        message += fmt::format(" Removed once they stop: {}.", names_or_none(s.removal_pending));
+    if (!s.change_pending.empty())
+        message += fmt::format(" Changed once they stop: {}.", names_or_none(s.change_pending));
+    log_info(message);
+    sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +144,21 @@ int main(int argc, char** argv) {
         BusBridge bridge(loop, *bus);
         SystemdClient systemd(*bus);
         HostBackend backend(loop, systemd);
-        Manager manager(std::move(config), backend);
+        // Deferred calls run on the next loop iteration, together, from one event source.
+        std::vector<std::function<void()>> deferred;
+        EventSource deferred_source;
+        auto defer = [&](std::function<void()> f) {
+            deferred.push_back(std::move(f));
+            if (!deferred_source)
+                deferred_source = loop.add_defer([&] {
+                    deferred_source.reset();
+                    auto now = std::move(deferred);
+                    deferred.clear();
+                    for (auto& g : now)
+                        g();
+                });
+        };
+        Manager manager(std::move(config), backend, defer);
         PolkitAuthorizer authorizer(*bus);
         ManagerObject face(*bus, manager, authorizer);
         manager.adopt_running();
@@ -127,14 +170,15 @@ int main(int argc, char** argv) {
         };
         auto term = loop.add_signal(SIGTERM, on_term);
         auto intr = loop.add_signal(SIGINT, on_term);
-        auto hup = loop.add_signal(SIGHUP, [] {
-            log_warning("Configuration reload is not supported yet; restart pgnspawnd to apply a new configuration.");
-        });
+        auto hup = loop.add_signal(SIGHUP, [&] { reload_configuration(manager, options->config, env); });
 
         bus->requestName(kBusName);
         log_info(fmt::format("pgnspawnd {} serving {} with {} instance(s).", PGNSPAWN_VERSION, kBusName,
                              manager.instances().size()));
         sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1");
+        // Autostart after re-adoption, so a running container is never started twice.
+        if (auto started = manager.start_autostart_instances(); !started.empty())
+            log_info(fmt::format("Autostarting {}.", names_or_none(started)));
         const int r = loop.run();
         return r < 0 ? 1 : r;
     } catch (const std::exception& e) {

@@ -1,31 +1,196 @@
 #include "manager.hpp"
 
 #include "errors.hpp"
+#include "log.hpp"
 #include "names.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace pgnspawn {
 
-Manager::Manager(Config config, Backend& backend) : config_(std::move(config)) {
+Manager::Manager(Config config, Backend& backend, Defer defer)
+    : config_(std::move(config)), backend_(backend), defer_(std::move(defer)) {
     for (const auto& c : config_.instances)
-        instances_.push_back(std::make_unique<Instance>(c, backend));
+        add(c);
+}
+
+Manager::~Manager() { *alive_ = false; }
+
+Instance& Manager::add(const InstanceConfig& config) {
+    auto instance = std::make_unique<Instance>(config, backend_);
+    instance->set_listener([this](const Instance& i) { on_state_changed(i); });
+    instances_.push_back(std::move(instance));
+    return *instances_.back();
+}
+
+Instance* Manager::find(std::string_view name) const {
+    for (const auto& i : instances_)
+        if (i->name() == name)
+            return i.get();
+    return nullptr;
 }
 
 Instance& Manager::lookup(std::string_view name) {
     if (auto problem = instance_name_problem(name))
         throw DomainError(error_name::InvalidArgs, *problem);
-    for (auto& i : instances_)
-        if (i->name() == name)
-            return *i;
+    if (Instance* i = find(name))
+        return *i;
     throw DomainError(error_name::NoSuchInstance,
                       fmt::format("no instance named {} is configured in {}", quote_untrusted(name),
                                   config_.source.string()));
 }
 
+Instance& Manager::lookup_startable(std::string_view name) {
+    Instance& instance = lookup(name);
+    if (removal_pending(instance.name()))
+        throw DomainError(error_name::NoSuchInstance,
+                          fmt::format("instance {} was removed from {}; it is kept only until it stops",
+                                      instance.name(), config_.source.string()));
+    return instance;
+}
+
 void Manager::adopt_running() {
     for (auto& i : instances_)
         i->adopt();
+}
+
+std::vector<std::string> Manager::start_autostart_instances() {
+    std::vector<std::string> started;
+    for (auto& i : instances_) {
+        if (!i->config().autostart || i->state() == State::Running || removal_pending(i->name()))
+            continue;
+        const std::string name = i->name();
+        log_info(fmt::format("Starting instance {} (autostart).", name), name, unit_name(name));
+        started.push_back(name);
+        i->start([name](const std::string& error) {
+            if (!error.empty())
+                log_error(fmt::format("Failed to autostart instance {}: {}", name, error), name, unit_name(name));
+        });
+    }
+    return started;
+}
+
+bool Manager::at_rest(const Instance& instance) {
+    if (instance.state() == State::Stopped)
+        return true;
+    // A failed stop may leave the container up: that instance is not at rest until stopped.
+    return instance.state() == State::Failed && !backend_.is_running(instance.config());
+}
+
+Manager::ReloadSummary Manager::reload(Config next) {
+    ReloadSummary summary;
+    for (const auto& c : next.instances) {
+        Instance* existing = find(c.name);
+        if (!existing) {
+            Instance& added = add(c);
+            summary.added.push_back(c.name);
+            if (observer_)
+                observer_->instance_added(added);
+            continue;
+        }
+        removals_.erase(c.name);
+        if (existing->config() == c) {
+            changes_.erase(c.name);  // back to what it runs with
+        } else if (at_rest(*existing)) {
+            changes_.erase(c.name);
+            replace(c.name, c);
+            summary.changed.push_back(c.name);
+        } else {
+            changes_[c.name] = c;
+            summary.change_pending.push_back(c.name);
+        }
+    }
+    std::vector<std::string> dropped;
+    for (const auto& i : instances_)
+        if (!next.find(i->name()))
+            dropped.push_back(i->name());
+    for (const auto& name : dropped) {
+        changes_.erase(name);
+        if (at_rest(*find(name))) {
+            removals_.erase(name);
+            remove(name);
+            summary.removed.push_back(name);
+        } else {
+            removals_.insert(name);
+            summary.removal_pending.push_back(name);
+        }
+    }
+    // File order first, then the instances waiting to be removed, in their old order.
+    std::stable_sort(instances_.begin(), instances_.end(), [&next](const auto& a, const auto& b) {
+        auto rank = [&next](const Instance& i) {
+            const InstanceConfig* c = next.find(i.name());
+            return c ? c - next.instances.data() : static_cast<std::ptrdiff_t>(next.instances.size());
+        };
+        return rank(*a) < rank(*b);
+    });
+    config_ = std::move(next);
+    return summary;
+}
+
+void Manager::on_state_changed(const Instance& instance) {
+    if (observer_)
+        observer_->state_changed(instance);
+    const bool pending = removals_.count(instance.name()) || changes_.count(instance.name());
+    if (!pending || settle_scheduled_ ||
+        (instance.state() != State::Stopped && instance.state() != State::Failed))
+        return;
+    // Not now: the instance is still inside its own operation's callback.
+    settle_scheduled_ = true;
+    defer_([this, alive = std::weak_ptr<bool>(alive_)] {
+        if (auto a = alive.lock(); a && *a) {
+            settle_scheduled_ = false;
+            settle();
+        }
+    });
+}
+
+void Manager::settle() {
+    std::vector<std::string> names(removals_.begin(), removals_.end());
+    for (const auto& name : names) {
+        Instance* i = find(name);
+        if (i && at_rest(*i)) {
+            removals_.erase(name);
+            log_info(fmt::format("Instance {} was removed from the configuration and is now {}; removing it.", name,
+                                 to_string(i->state())),
+                     name, unit_name(name));
+            remove(name);
+        }
+    }
+    std::vector<std::string> changed;
+    for (const auto& [name, config] : changes_)
+        if (Instance* i = find(name); i && at_rest(*i))
+            changed.push_back(name);
+    for (const auto& name : changed) {
+        const InstanceConfig config = changes_.at(name);
+        changes_.erase(name);
+        log_info(fmt::format("Instance {} is now {}; applying its new configuration.", name,
+                             to_string(find(name)->state())),
+                 name, unit_name(name));
+        replace(name, config);
+    }
+}
+
+void Manager::remove(const std::string& name) {
+    auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& i) { return i->name() == name; });
+    if (it == instances_.end())
+        return;
+    std::unique_ptr<Instance> gone = std::move(*it);
+    instances_.erase(it);
+    if (observer_)
+        observer_->instance_removed(*gone);
+}
+
+void Manager::replace(const std::string& name, const InstanceConfig& config) {
+    auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& i) { return i->name() == name; });
+    if (it == instances_.end())
+        return;
+    std::unique_ptr<Instance> old = std::move(*it);
+    *it = std::make_unique<Instance>(config, backend_);
+    (*it)->set_listener([this](const Instance& i) { on_state_changed(i); });
+    if (observer_)
+        observer_->instance_replaced(*old, **it);
 }
 
 }  // namespace pgnspawn

@@ -40,8 +40,8 @@ void at_boundary_async(Result& result, F&& body) {
 
 // ---------------------------------------------------------------------------------------
 
-InstanceObject::InstanceObject(sdbus::IConnection& bus, Instance& instance)
-    : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(instance) {
+InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance)
+    : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(&instance) {
     registerAdaptor();
 }
 
@@ -51,36 +51,58 @@ void InstanceObject::state_changed() {
     getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError"});
 }
 
-std::string InstanceObject::Name() { return instance_.name(); }
-std::string InstanceObject::State() { return std::string(to_string(instance_.state())); }
-uint16_t InstanceObject::Port() { return instance_.config().port; }
-std::string InstanceObject::Database() { return instance_.config().database; }
-std::string InstanceObject::User() { return instance_.config().user; }
-std::string InstanceObject::Image() { return std::string(to_string(instance_.config().image)); }
-std::string InstanceObject::Unit() { return unit_name(instance_.name()); }
-std::string InstanceObject::Machine() { return machine_name(instance_.name()); }
-std::string InstanceObject::LastError() { return instance_.last_error(); }
+void InstanceObject::rebind(const Instance& instance) {
+    instance_ = &instance;
+    getObject().emitPropertiesChangedSignal(INTERFACE_NAME,
+                                            {"State", "Port", "Database", "User", "Image", "LastError"});
+}
+
+std::string InstanceObject::Name() { return instance_->name(); }
+std::string InstanceObject::State() { return std::string(to_string(instance_->state())); }
+uint16_t InstanceObject::Port() { return instance_->config().port; }
+std::string InstanceObject::Database() { return instance_->config().database; }
+std::string InstanceObject::User() { return instance_->config().user; }
+std::string InstanceObject::Image() { return std::string(to_string(instance_->config().image)); }
+std::string InstanceObject::Unit() { return unit_name(instance_->name()); }
+std::string InstanceObject::Machine() { return machine_name(instance_->name()); }
+std::string InstanceObject::LastError() { return instance_->last_error(); }
 
 // ---------------------------------------------------------------------------------------
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer)
-    : AdaptorInterfaces(bus, kManagerObjectPath), manager_(manager), authorizer_(authorizer) {
-    for (const auto& instance : manager_.instances()) {
-        auto object = std::make_unique<InstanceObject>(bus, *instance);
-        auto* raw = object.get();
-        instance->set_listener([this, raw](const Instance& i) {
-            raw->state_changed();
-            emitStateChanged(i.name(), std::string(to_string(i.state())));
-        });
-        objects_.push_back(std::move(object));
-    }
+    : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer) {
+    for (const auto& instance : manager_.instances())
+        objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance);
+    manager_.set_observer(this);
     registerAdaptor();
 }
 
 ManagerObject::~ManagerObject() {
-    for (const auto& instance : manager_.instances())
-        instance->set_listener(nullptr);
+    manager_.set_observer(nullptr);
     unregisterAdaptor();
+}
+
+void ManagerObject::instance_added(const Instance& instance) {
+    objects_[instance.name()] = std::make_unique<InstanceObject>(bus_, instance);
+    emitInstanceAdded(instance.name(), sdbus::ObjectPath(instance_object_path(instance.name())));
+}
+
+void ManagerObject::instance_removed(const Instance& instance) {
+    objects_.erase(instance.name());
+    emitInstanceRemoved(instance.name(), sdbus::ObjectPath(instance_object_path(instance.name())));
+}
+
+void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh) {
+    if (auto it = objects_.find(fresh.name()); it != objects_.end())
+        it->second->rebind(fresh);
+    if (old.state() != fresh.state())
+        emitStateChanged(fresh.name(), std::string(to_string(fresh.state())));
+}
+
+void ManagerObject::state_changed(const Instance& instance) {
+    if (auto it = objects_.find(instance.name()); it != objects_.end())
+        it->second->state_changed();
+    emitStateChanged(instance.name(), std::string(to_string(instance.state())));
 }
 
 void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
@@ -94,12 +116,16 @@ void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
 void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
                               const char* failure, const char* verb) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    // An instance removed from the configuration may still be stopped, never started.
+    auto find = [this, operation](const std::string& n) -> Instance& {
+        return operation == &Instance::start ? manager_.lookup_startable(n) : manager_.lookup(n);
+    };
     at_boundary_async(*reply, [&] {
         // Checked before asking polkit: a bad name is refused at once.
-        const std::string checked = manager_.lookup(name).name();
-        authorized(action::Manage, *reply, [this, reply, checked, operation, failure, verb] {
-            // Looked up again: a reload may have removed the instance meanwhile.
-            Instance& instance = manager_.lookup(checked);
+        const std::string checked = find(name).name();
+        authorized(action::Manage, *reply, [reply, checked, operation, failure, verb, find] {
+            // Looked up again: a reload may have removed or replaced the instance meanwhile.
+            Instance& instance = find(checked);
             (instance.*operation)([reply, failure, verb, checked](const std::string& error) {
                 if (error.empty())
                     reply->returnResults();

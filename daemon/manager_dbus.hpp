@@ -11,18 +11,23 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace pgnspawn {
 
 class InstanceObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Instance_adaptor> {
 public:
-    InstanceObject(sdbus::IConnection& bus, Instance& instance);
+    InstanceObject(sdbus::IConnection& bus, const Instance& instance);
     ~InstanceObject();
 
     /// Emits PropertiesChanged for everything that changes with the state.
     void state_changed();
+    /// A reload replaced the instance (same name, new settings): serve that one now and
+    /// emit PropertiesChanged for everything the settings decide.
+    void rebind(const Instance& instance);
 
 private:
     std::string Name() override;
@@ -35,10 +40,11 @@ private:
     std::string Machine() override;
     std::string LastError() override;
 
-    Instance& instance_;
+    const Instance* instance_;
 };
 
-class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor> {
+class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,
+                            private Manager::Observer {
 public:
     ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer);
     ~ManagerObject();
@@ -60,9 +66,16 @@ private:
     void authorized(const char* action, Reply& reply, Then then);
     Instance& running_instance(const std::string& name);
 
+    // Manager::Observer: one object per instance, and the signals about them.
+    void instance_added(const Instance& instance) override;
+    void instance_removed(const Instance& instance) override;
+    void instance_replaced(const Instance& old, const Instance& fresh) override;
+    void state_changed(const Instance& instance) override;
+
+    sdbus::IConnection& bus_;
     Manager& manager_;
     Authorizer& authorizer_;
-    std::vector<std::unique_ptr<InstanceObject>> objects_;
+    std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
 };
 
 }  // namespace pgnspawn

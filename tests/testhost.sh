@@ -5,6 +5,7 @@
 #   tests/testhost.sh boot BUILDDIR      copy the base, install BUILDDIR into it, boot it
 #   tests/testhost.sh exec CMD...        run CMD inside the booted host (all namespaces)
 #   tests/testhost.sh shutdown           power the host off and reap it
+#   tests/testhost.sh reboot             reboot the host: the same root boots again, as it is
 #
 # The host runs in its own network namespace (--private-network), so everything the
 # tests send stays inside it. State lives in $PGNSPAWN_TESTHOST_DIR.
@@ -77,6 +78,11 @@ cmd_boot() {
     if [ -n "${PGNSPAWN_TESTHOST_HOST_ETC:-}" ]; then
         cp -r "$PGNSPAWN_TESTHOST_HOST_ETC/." "$RUN/root/etc/"
     fi
+    launch
+}
+
+# Boots $RUN/root as it is and waits until systemd says the host is up.
+launch() {
     log "booting"
     setsid systemd-nspawn --quiet --register=no --keep-unit --private-network \
         --machine=pgnspawn-testhost -D "$RUN/root" --boot \
@@ -122,10 +128,38 @@ cmd_shutdown() {
     rm -f "$RUN/leader.pid" "$RUN/pid1"
 }
 
+# A clean shutdown of everything in the host (systemctl reboot), then its root boots
+# again without being copied or reinstalled. nspawn --boot exits when its container
+# reboots, so it is started again here.
+cmd_reboot() {
+    local leader pid1
+    leader=$(leader_pid) && kill -0 "$leader" 2>/dev/null || { log "no booted host to reboot"; exit 1; }
+    pid1=$(cat "$RUN/pid1")
+    log "rebooting"
+    nsenter -t "$pid1" -a systemctl reboot >/dev/null 2>&1 || true
+    for _ in $(seq 1 300); do kill -0 "$leader" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$leader" 2>/dev/null; then log "host did not shut down within 60 s"; exit 1; fi
+    rm -f "$RUN/leader.pid" "$RUN/pid1"
+    launch
+}
+
+# A second OS tree for nested booted containers (image = "directory" tests).
+cmd_guest() {
+    local dir=${1:?usage: guest DIR}
+    case "$dir" in /*|*..*) log "guest DIR is relative to the host's root, without .."; exit 2 ;; esac
+    cmd_base
+    rm -rf "${RUN:?}/root/$dir"
+    mkdir -p "$(dirname "$RUN/root/$dir")"
+    cp -a --reflink=auto "$CACHE/base-$BASE_VERSION" "$RUN/root/$dir"
+    rm -f "$RUN/root/$dir/.complete"
+    printf '%s\n' "$RUN/root/$dir"
+}
+
 case "${1:-}" in
     base) cmd_base ;;
     boot) shift; cmd_boot "$@" ;;
     exec) shift; cmd_exec "$@" ;;
     shutdown) cmd_shutdown ;;
-    *) echo "usage: $0 base|boot BUILDDIR|exec CMD...|shutdown" >&2; exit 2 ;;
+    reboot) cmd_reboot ;;
+    *) echo "usage: $0 base|boot BUILDDIR|exec CMD...|shutdown|reboot" >&2; exit 2 ;;
 esac

@@ -1,0 +1,450 @@
+// Manager: lookup, autostart, and reload — new instances appear, dropped ones disappear
+// only at rest, changed settings apply only at rest, and nothing running is restarted.
+// Driven through a fake Backend whose completions the tests run by hand, and a Defer
+// whose queued calls the tests run by hand (the event loop's next iteration).
+
+#include "errors.hpp"
+#include "manager.hpp"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pgnspawn {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class FakeBackend : public Backend {
+public:
+    /// Every call as "what NAME", in order.
+    std::vector<std::string> calls;
+    std::vector<std::pair<std::string, Done>> pending_starts;
+    std::vector<std::pair<std::string, Done>> pending_stops;
+    std::map<std::string, std::function<void(const std::string&)>> watches;
+    std::set<std::string> running;  ///< what is_running() answers
+
+    void start(const InstanceConfig& c, Done done) override {
+        calls.push_back("start " + c.name);
+        pending_starts.emplace_back(c.name, std::move(done));
+    }
+    void stop(const InstanceConfig& c, Done done) override {
+        calls.push_back("stop " + c.name);
+        pending_stops.emplace_back(c.name, std::move(done));
+    }
+    void health(const InstanceConfig& c, std::function<void(HealthResult)> done) override {
+        calls.push_back("health " + c.name);
+        done(HealthResult{true, "ok", 1});
+    }
+    bool is_running(const InstanceConfig& c) override { return running.count(c.name) > 0; }
+    void watch(const InstanceConfig& c, std::function<void(const std::string&)> on_exit) override {
+        calls.push_back("watch " + c.name);
+        watches[c.name] = std::move(on_exit);
+    }
+    void unwatch(const InstanceConfig& c) override {
+        calls.push_back("unwatch " + c.name);
+        watches.erase(c.name);
+    }
+
+    void finish_start(const std::string& name, const std::string& error = "") {
+        finish(pending_starts, name, error);
+        if (error.empty())
+            running.insert(name);
+    }
+    void finish_stop(const std::string& name, const std::string& error = "") {
+        finish(pending_stops, name, error);
+        if (error.empty())
+            running.erase(name);
+    }
+    int count(const std::string& call) const { return static_cast<int>(std::count(calls.begin(), calls.end(), call)); }
+
+private:
+    static void finish(std::vector<std::pair<std::string, Done>>& pending, const std::string& name,
+                       const std::string& error) {
+        auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.first == name; });
+        ASSERT_NE(it, pending.end()) << "no operation of " << name << " to complete";
+        Done done = std::move(it->second);
+        pending.erase(it);
+        done(error);
+    }
+};
+
+/// Records what the D-Bus face would be told, checking that each Instance it is shown
+/// is still alive and consistent at that moment.
+class RecordingObserver : public Manager::Observer {
+public:
+    std::vector<std::string> events;
+
+    void instance_added(const Instance& i) override { events.push_back("added " + i.name()); }
+    void instance_removed(const Instance& i) override {
+        events.push_back("removed " + i.name() + " " + std::string(to_string(i.state())));
+    }
+    void instance_replaced(const Instance& old, const Instance& fresh) override {
+        EXPECT_EQ(old.name(), fresh.name());
+        events.push_back(fmt::format("replaced {} port {} -> {}", fresh.name(), old.config().port, fresh.config().port));
+    }
+    void state_changed(const Instance& i) override {
+        events.push_back("state " + i.name() + " " + std::string(to_string(i.state())));
+    }
+};
+
+InstanceConfig instance(const std::string& name, uint16_t port, bool autostart = false) {
+    InstanceConfig c;
+    c.name = name;
+    c.port = port;
+    c.database = name;
+    c.user = name;
+    c.password = "secret-" + name;
+    c.postgresql_version = "15";
+    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
+    c.state_directory = "/var/lib/pgnspawn/" + name;
+    c.autostart = autostart;
+    return c;
+}
+
+Config config_of(std::vector<InstanceConfig> instances) {
+    Config c;
+    c.source = "/etc/pgnspawn/pgnspawn.toml";
+    c.instances = std::move(instances);
+    return c;
+}
+
+class ManagerTest : public ::testing::Test {
+protected:
+    FakeBackend backend;
+    RecordingObserver observer;
+    std::vector<std::function<void()>> deferred;
+    Manager manager{config_of({instance("alpha", 5433), instance("beta", 5434)}), backend,
+                    [this](std::function<void()> f) { deferred.push_back(std::move(f)); }};
+
+    void SetUp() override { manager.set_observer(&observer); }
+
+    /// The event loop's next iteration.
+    void run_deferred() {
+        auto now = std::move(deferred);
+        deferred.clear();
+        for (auto& f : now)
+            f();
+    }
+
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& i : manager.instances())
+            out.push_back(i->name());
+        return out;
+    }
+
+    std::string error_name_of(const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const DomainError& e) {
+            return std::string(e.name()) + ": " + e.what();
+        }
+        return "no error";
+    }
+
+    void start(const std::string& name) {
+        manager.lookup_startable(name).start([](const std::string& e) { EXPECT_EQ(e, ""); });
+        backend.finish_start(name);
+    }
+};
+
+// --- lookup ------------------------------------------------------------------------------
+
+TEST_F(ManagerTest, LookupDistinguishesMalformedFromUnknownNames) {
+    EXPECT_EQ(&manager.lookup("alpha"), manager.instances()[0].get());
+    EXPECT_THAT(error_name_of([&] { manager.lookup("a/b"); }), HasSubstr(error_name::InvalidArgs));
+    EXPECT_THAT(error_name_of([&] { manager.lookup("gamma"); }),
+                HasSubstr("NoSuchInstance: no instance named \"gamma\" is configured in /etc/pgnspawn/pgnspawn.toml"));
+}
+
+// --- reload: additions ---------------------------------------------------------------
+
+TEST_F(ManagerTest, ReloadAddsNewInstancesInFileOrder) {
+    const auto s = manager.reload(config_of({instance("gamma", 5435), instance("alpha", 5433), instance("beta", 5434)}));
+    EXPECT_THAT(s.added, ElementsAre("gamma"));
+    EXPECT_THAT(s.removed, IsEmpty());
+    EXPECT_THAT(s.changed, IsEmpty());
+    EXPECT_THAT(names(), ElementsAre("gamma", "alpha", "beta"));
+    EXPECT_THAT(observer.events, ElementsAre("added gamma"));
+    EXPECT_EQ(manager.lookup_startable("gamma").config().port, 5435);
+    EXPECT_EQ(manager.lookup("gamma").state(), State::Stopped);
+}
+
+TEST_F(ManagerTest, AddedInstanceWorksAndReportsStateChanges) {
+    manager.reload(config_of({instance("alpha", 5433), instance("beta", 5434), instance("gamma", 5435)}));
+    observer.events.clear();
+    start("gamma");
+    EXPECT_EQ(manager.lookup("gamma").state(), State::Running);
+    EXPECT_THAT(observer.events, ElementsAre("state gamma starting", "state gamma running"));
+}
+
+TEST_F(ManagerTest, UnchangedInstancesAreKeptAsTheyAre) {
+    start("alpha");
+    const Instance* alpha = &manager.lookup("alpha");
+    const Instance* beta = &manager.lookup("beta");
+    const auto s = manager.reload(config_of({instance("alpha", 5433), instance("beta", 5434)}));
+    EXPECT_THAT(s.added, IsEmpty());
+    EXPECT_THAT(s.removed, IsEmpty());
+    EXPECT_THAT(s.changed, IsEmpty());
+    EXPECT_THAT(s.removal_pending, IsEmpty());
+    EXPECT_THAT(s.change_pending, IsEmpty());
+    EXPECT_EQ(&manager.lookup("alpha"), alpha);
+    EXPECT_EQ(&manager.lookup("beta"), beta);
+    EXPECT_EQ(alpha->state(), State::Running);
+    EXPECT_THAT(observer.events, ElementsAre("state alpha starting", "state alpha running"));
+}
+
+// --- reload: removals ----------------------------------------------------------------
+
+TEST_F(ManagerTest, DroppedStoppedInstanceIsRemovedAtOnce) {
+    const auto s = manager.reload(config_of({instance("alpha", 5433)}));
+    EXPECT_THAT(s.removed, ElementsAre("beta"));
+    EXPECT_THAT(s.removal_pending, IsEmpty());
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+    EXPECT_THAT(observer.events, ElementsAre("removed beta stopped"));
+    EXPECT_THAT(error_name_of([&] { manager.lookup("beta"); }), HasSubstr("NoSuchInstance"));
+}
+
+TEST_F(ManagerTest, DroppedFailedInstanceWithoutContainerIsRemovedAtOnce) {
+    manager.lookup("beta").start([](const std::string&) {});
+    backend.finish_start("beta", "port 5434 is already in use");
+    ASSERT_EQ(manager.lookup("beta").state(), State::Failed);
+    const auto s = manager.reload(config_of({instance("alpha", 5433)}));
+    EXPECT_THAT(s.removed, ElementsAre("beta"));
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+}
+
+TEST_F(ManagerTest, DroppedRunningInstanceKeepsServingUntilItStops) {
+    start("beta");
+    const Instance* beta = &manager.lookup("beta");
+    observer.events.clear();
+    backend.calls.clear();
+
+    const auto s = manager.reload(config_of({instance("alpha", 5433)}));
+    EXPECT_THAT(s.removed, IsEmpty());
+    EXPECT_THAT(s.removal_pending, ElementsAre("beta"));
+    EXPECT_TRUE(manager.removal_pending("beta"));
+    EXPECT_THAT(observer.events, IsEmpty());
+    EXPECT_THAT(backend.calls, IsEmpty()) << "a reload must not touch a running container";
+    // Still there, still running, still reachable for everything but Start.
+    EXPECT_THAT(names(), ElementsAre("alpha", "beta"));
+    EXPECT_EQ(&manager.lookup("beta"), beta);
+    EXPECT_EQ(beta->state(), State::Running);
+    EXPECT_THAT(error_name_of([&] { manager.lookup_startable("beta"); }),
+                HasSubstr("NoSuchInstance: instance beta was removed from /etc/pgnspawn/pgnspawn.toml"));
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha", "beta"));
+
+    std::string stop_result = "not called";
+    manager.lookup("beta").stop([&](const std::string& e) { stop_result = e; });
+    backend.finish_stop("beta");
+    EXPECT_EQ(stop_result, "");
+    // Not destroyed from inside its own callback: only on the next loop iteration.
+    EXPECT_THAT(names(), ElementsAre("alpha", "beta"));
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+    EXPECT_FALSE(manager.removal_pending("beta"));
+    EXPECT_THAT(observer.events, ElementsAre("state beta stopping", "state beta stopped", "removed beta stopped"));
+    EXPECT_THAT(error_name_of([&] { manager.lookup("beta"); }), HasSubstr("NoSuchInstance"));
+}
+
+TEST_F(ManagerTest, DroppedInstanceThatFailsIsRemovedOnceTheContainerIsGone) {
+    start("beta");
+    manager.reload(config_of({instance("alpha", 5433)}));
+    backend.running.erase("beta");
+    backend.watches.at("beta")("the container stopped unexpectedly");
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+    EXPECT_EQ(observer.events.back(), "removed beta failed");
+}
+
+TEST_F(ManagerTest, FailedInstanceWhoseContainerIsStillUpIsRemovedOnlyAfterAStop) {
+    start("beta");
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta", "systemd could not stop the unit");  // the container stays up
+    ASSERT_EQ(manager.lookup("beta").state(), State::Failed);
+    ASSERT_TRUE(backend.running.count("beta"));
+
+    const auto s = manager.reload(config_of({instance("alpha", 5433)}));
+    EXPECT_THAT(s.removal_pending, ElementsAre("beta"));
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha", "beta"));
+
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+}
+
+TEST_F(ManagerTest, DroppedStartingInstanceIsRemovedAfterItRunsAndStops) {
+    manager.lookup("beta").start([](const std::string&) {});
+    ASSERT_EQ(manager.lookup("beta").state(), State::Starting);
+    const auto s = manager.reload(config_of({instance("alpha", 5433)}));
+    EXPECT_THAT(s.removal_pending, ElementsAre("beta"));
+    backend.finish_start("beta");
+    run_deferred();
+    EXPECT_EQ(manager.lookup("beta").state(), State::Running);
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+}
+
+TEST_F(ManagerTest, InstanceIsNotDestroyedWhileARequestIsQueued) {
+    start("beta");
+    manager.reload(config_of({instance("alpha", 5433)}));
+    Instance& beta = manager.lookup("beta");
+    beta.stop([](const std::string&) {});
+    // Queued behind the stop (it was asked for before the reload took effect, say).
+    std::string start_result = "not called";
+    beta.start([&](const std::string& e) { start_result = e; });
+    backend.finish_stop("beta");  // stopped, then the queued start begins at once
+    run_deferred();
+    ASSERT_EQ(names().size(), 2u) << "destroyed while starting";
+    EXPECT_EQ(manager.lookup("beta").state(), State::Starting);
+    backend.finish_start("beta");
+    EXPECT_EQ(start_result, "");
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha"));
+}
+
+TEST_F(ManagerTest, ReaddingAnInstanceBeforeItStopsCancelsItsRemoval) {
+    start("beta");
+    manager.reload(config_of({instance("alpha", 5433)}));
+    const auto s = manager.reload(config_of({instance("alpha", 5433), instance("beta", 5434)}));
+    EXPECT_THAT(s.added, IsEmpty());
+    EXPECT_FALSE(manager.removal_pending("beta"));
+    manager.lookup_startable("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    EXPECT_THAT(names(), ElementsAre("alpha", "beta"));
+}
+
+TEST_F(ManagerTest, InstancesWaitingForRemovalAreListedLast) {
+    start("alpha");
+    manager.reload(config_of({instance("beta", 5434), instance("gamma", 5435)}));
+    EXPECT_THAT(names(), ElementsAre("beta", "gamma", "alpha"));
+}
+
+// --- reload: changed settings --------------------------------------------------------
+
+TEST_F(ManagerTest, ChangedSettingsOfAStoppedInstanceApplyAtOnce) {
+    const auto s = manager.reload(config_of({instance("alpha", 6000), instance("beta", 5434)}));
+    EXPECT_THAT(s.changed, ElementsAre("alpha"));
+    EXPECT_THAT(s.change_pending, IsEmpty());
+    EXPECT_EQ(manager.lookup("alpha").config().port, 6000);
+    EXPECT_EQ(manager.lookup("alpha").state(), State::Stopped);
+    EXPECT_THAT(observer.events, ElementsAre("replaced alpha port 5433 -> 6000"));
+    start("alpha");
+    EXPECT_THAT(backend.calls, ElementsAre("start alpha", "watch alpha"));
+}
+
+TEST_F(ManagerTest, ChangedSettingsOfARunningInstanceWaitUntilItStops) {
+    start("alpha");
+    backend.calls.clear();
+    observer.events.clear();
+    auto changed = instance("alpha", 6000);
+    changed.password = "new-secret";
+
+    const auto s = manager.reload(config_of({changed, instance("beta", 5434)}));
+    EXPECT_THAT(s.changed, IsEmpty());
+    EXPECT_THAT(s.change_pending, ElementsAre("alpha"));
+    EXPECT_THAT(backend.calls, IsEmpty()) << "a reload must never restart a running container";
+    EXPECT_EQ(manager.lookup("alpha").config().port, 5433) << "it runs with its old settings";
+    EXPECT_EQ(manager.lookup("alpha").config().password, "secret-alpha");
+    EXPECT_EQ(manager.lookup("alpha").state(), State::Running);
+
+    manager.lookup("alpha").stop([](const std::string&) {});
+    backend.finish_stop("alpha");
+    EXPECT_EQ(manager.lookup("alpha").config().port, 5433) << "not replaced inside its own callback";
+    run_deferred();
+    EXPECT_EQ(manager.lookup("alpha").config().port, 6000);
+    EXPECT_EQ(manager.lookup("alpha").config().password, "new-secret");
+    EXPECT_EQ(manager.lookup("alpha").state(), State::Stopped);
+    EXPECT_THAT(observer.events,
+                ElementsAre("state alpha stopping", "state alpha stopped", "replaced alpha port 5433 -> 6000"));
+    start("alpha");
+    EXPECT_EQ(manager.lookup("alpha").state(), State::Running);
+}
+
+TEST_F(ManagerTest, RevertingAPendingChangeCancelsIt) {
+    start("alpha");
+    manager.reload(config_of({instance("alpha", 6000), instance("beta", 5434)}));
+    const auto s = manager.reload(config_of({instance("alpha", 5433), instance("beta", 5434)}));
+    EXPECT_THAT(s.change_pending, IsEmpty());
+    const Instance* alpha = &manager.lookup("alpha");
+    manager.lookup("alpha").stop([](const std::string&) {});
+    backend.finish_stop("alpha");
+    run_deferred();
+    EXPECT_EQ(&manager.lookup("alpha"), alpha) << "nothing left to apply";
+    EXPECT_EQ(alpha->config().port, 5433);
+}
+
+TEST_F(ManagerTest, ChangedSettingsOfAFailedInstanceApplyAtOnce) {
+    manager.lookup("alpha").start([](const std::string&) {});
+    backend.finish_start("alpha", "initdb failed");
+    const auto s = manager.reload(config_of({instance("alpha", 6000), instance("beta", 5434)}));
+    EXPECT_THAT(s.changed, ElementsAre("alpha"));
+    EXPECT_EQ(manager.lookup("alpha").config().port, 6000);
+    EXPECT_EQ(manager.lookup("alpha").state(), State::Stopped);
+}
+
+TEST_F(ManagerTest, DeferredCallsAfterTheManagerIsGoneDoNothing) {
+    std::vector<std::function<void()>> later;
+    {
+        FakeBackend b;
+        Manager m(config_of({instance("alpha", 5433)}), b, [&](std::function<void()> f) { later.push_back(f); });
+        m.lookup("alpha").start([](const std::string&) {});
+        b.finish_start("alpha");
+        m.reload(config_of({}));
+        m.lookup("alpha").stop([](const std::string&) {});
+        b.finish_stop("alpha");
+    }
+    ASSERT_EQ(later.size(), 1u);
+    later[0]();  // must not touch the destroyed Manager (ASan would tell)
+}
+
+// --- autostart -----------------------------------------------------------------------
+
+TEST_F(ManagerTest, AutostartStartsOnlyAutostartInstancesThatAreNotRunning) {
+    FakeBackend b;
+    b.running.insert("adopted");
+    Manager m(config_of({instance("plain", 5433), instance("auto", 5434, true), instance("adopted", 5435, true)}), b,
+              [](std::function<void()>) {});
+    m.adopt_running();
+    EXPECT_EQ(m.lookup("adopted").state(), State::Running);
+    b.calls.clear();
+
+    EXPECT_THAT(m.start_autostart_instances(), ElementsAre("auto"));
+    EXPECT_THAT(b.calls, ElementsAre("start auto")) << "an adopted container is never started again";
+    EXPECT_EQ(m.lookup("plain").state(), State::Stopped);
+    b.finish_start("auto");
+    EXPECT_EQ(m.lookup("auto").state(), State::Running);
+}
+
+TEST_F(ManagerTest, AutostartFailureLeavesTheInstanceFailedAndTheOthersStarting) {
+    FakeBackend b;
+    Manager m(config_of({instance("one", 5433, true), instance("two", 5434, true)}), b, [](std::function<void()>) {});
+    EXPECT_THAT(m.start_autostart_instances(), ElementsAre("one", "two"));
+    b.finish_start("one", "port 5433 is already in use by another process");
+    b.finish_start("two");
+    EXPECT_EQ(m.lookup("one").state(), State::Failed);
+    EXPECT_EQ(m.lookup("one").last_error(), "port 5433 is already in use by another process");
+    EXPECT_EQ(m.lookup("two").state(), State::Running);
+}
+
+}  // namespace
+}  // namespace pgnspawn
