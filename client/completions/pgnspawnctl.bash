@@ -1,0 +1,46 @@
+# bash completion for pgnspawnctl; instance names come from `pgnspawnctl list`.
+_pgnspawnctl_instances() {
+    pgnspawnctl list 2>/dev/null | while read -r name _; do printf '%s\n' "$name"; done
+}
+
+_pgnspawnctl() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local commands="start stop wait status list address health uri env monitor logs"
+    local command="" i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            --timeout|--shell|-n|--lines) ((i++)) ;;
+            -*) ;;
+            *) command=${COMP_WORDS[i]}; break ;;
+        esac
+    done
+
+    case $prev in
+        --shell) mapfile -t COMPREPLY < <(compgen -W "sh bash zsh dash fish" -- "$cur"); return ;;
+        --timeout|-n|--lines) return ;;
+    esac
+
+    if [[ -z $command ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
+        return
+    fi
+
+    local options=""
+    case $command in
+        start) options="--wait" ;;
+        wait) options="--timeout" ;;
+        status|list|address|health|uri|monitor) options="--json" ;;
+        env) options="--shell" ;;
+        logs) options="-f --follow -n --lines" ;;
+    esac
+    if [[ $cur == -* ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
+        return
+    fi
+    case $command in
+        list|monitor) ;;
+        *) mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_instances)" -- "$cur") ;;
+    esac
+}
+
+complete -F _pgnspawnctl pgnspawnctl

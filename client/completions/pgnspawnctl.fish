@@ -1,0 +1,30 @@
+# fish completion for pgnspawnctl; instance names come from `pgnspawnctl list`.
+function __pgnspawnctl_instances
+    pgnspawnctl list 2>/dev/null | string replace -r ' .*' ''
+end
+
+set -l commands start stop wait status list address health uri env monitor logs
+set -l takes_name start stop wait status address health uri env logs
+
+complete -c pgnspawnctl -f
+complete -c pgnspawnctl -s h -l help -d 'Show help'
+complete -c pgnspawnctl -l version -d 'Show the version'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a start -d 'Start an instance and wait until it accepts connections'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a stop -d 'Stop an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a wait -d 'Wait until an instance is running'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a status -d 'Show all instances, or every detail of one'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a list -d 'Print each instance and its state'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a address -d 'Print the host and port of an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a health -d 'Check that an instance answers queries'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a uri -d 'Print the connection URI of an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a env -d 'Print DATABASE_URL and PG* variables'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a monitor -d 'Print every state change'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a logs -d 'Show the journal of an instance'
+
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name" -a '(__pgnspawnctl_instances)' -d instance
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from start" -l wait -d 'Show progress on a terminal'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from wait" -l timeout -x -d 'Give up after this long (e.g. 30s)'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address health uri monitor" -l json -d 'Print JSON'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from env" -l shell -x -a 'sh bash zsh dash fish' -d 'Shell syntax'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s f -l follow -d 'Follow the journal'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s n -l lines -x -d 'Number of lines'
