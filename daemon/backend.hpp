@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace pgnspawn {
 
@@ -34,6 +35,12 @@ public:
     /// on_exit runs once if the container goes away while watched; unwatch() ends it.
     virtual void watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) = 0;
     virtual void unwatch(const InstanceConfig& config) = 0;
+    /// Where a client on this host connects while the instance runs: the configured
+    /// address on the host's network, or the container's own on a private network
+    /// (an empty host while it is not known).
+    virtual std::pair<std::string, uint16_t> address(const InstanceConfig& config) {
+        return {config.listen_address, config.port};
+    }
 };
 
 }  // namespace pgnspawn

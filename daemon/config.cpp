@@ -20,9 +20,15 @@ std::string_view to_string(ImageKind kind) {
     switch (kind) {
     case ImageKind::Host:
         return "host";
+    case ImageKind::Directory:
+        return "directory";
+    case ImageKind::Nixos:
+        return "nixos";
     }
     return "unknown";
 }
+
+std::string_view to_string(NetworkMode mode) { return mode == NetworkMode::Private ? "private" : "host"; }
 
 const InstanceConfig* Config::find(std::string_view name) const {
     auto it = std::find_if(instances.begin(), instances.end(), [&](const auto& i) { return i.name == name; });
@@ -31,8 +37,9 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database", "user",
-                                      "password", "password_file", "version",        "autostart"};
+constexpr std::array kInstanceKeys = {"image",     "port",     "listen_address", "database",  "user",
+                                      "password",  "password_file", "version",   "autostart", "directory",
+                                      "toplevel",  "network",  "host_port"};
 
 class Parser {
 public:
@@ -86,13 +93,22 @@ private:
         c.name = std::string(name.str());
         c.state_directory = env_.state_root / c.name;
 
-        if (auto image = optional_string(*table, "image")) {
-            if (*image != "host")
-                fail((*table)["image"].node()->source(),
-                     fmt::format("unsupported image {} (supported: \"host\")", quote_untrusted(*image)));
+        c.image = image_kind(*table);
+        c.network = c.image == ImageKind::Host ? NetworkMode::Host : NetworkMode::Private;
+        if (auto network = optional_string(*table, "network")) {
+            if (*network == "host")
+                c.network = NetworkMode::Host;
+            else if (*network == "private")
+                c.network = NetworkMode::Private;
+            else
+                fail(node_of(*table, "network").source(),
+                     fmt::format("\"network\" must be \"private\" or \"host\", not {}", quote_untrusted(*network)));
+            if (c.image == ImageKind::Host && c.network == NetworkMode::Private)
+                fail(node_of(*table, "network").source(),
+                     "network = \"private\" needs a booted image (image = \"directory\" or \"nixos\"); the host "
+                     "image shares the host's network");
         }
-        c.image = ImageKind::Host;
-
+        image_location(*table, node, c);
         const toml::node* port = (*table)["port"].node();
         if (!port)
             fail(node.source(), fmt::format("instance \"{}\" has no \"port\"", c.name));
@@ -101,7 +117,21 @@ private:
             fail(port->source(), "\"port\" must be an integer between 1 and 65535");
         c.port = static_cast<std::uint16_t>(*port_value);
 
+        if (const toml::node* hp = (*table)["host_port"].node()) {
+            auto v = hp->value<int64_t>();
+            if (!hp->is_integer() || !v || *v < 1 || *v > 65535)
+                fail(hp->source(), "\"host_port\" must be an integer between 1 and 65535");
+            if (c.network != NetworkMode::Private)
+                fail(hp->source(), "\"host_port\" forwards a host port into a private network; it needs "
+                                   "network = \"private\"");
+            c.host_port = static_cast<std::uint16_t>(*v);
+        }
+
         if (auto addr = optional_string(*table, "listen_address")) {
+            if (c.network == NetworkMode::Private)
+                fail(node_of(*table, "listen_address").source(),
+                     "\"listen_address\" does not apply with network = \"private\": the address is the "
+                     "container's own, as machined reports it");
             std::array<unsigned char, 16> buf{};
             if (inet_pton(AF_INET, addr->c_str(), buf.data()) != 1 && inet_pton(AF_INET6, addr->c_str(), buf.data()) != 1)
                 fail((*table)["listen_address"].node()->source(),
@@ -112,13 +142,70 @@ private:
         c.database = sql_name(*table, "database", c.name);
         c.user = sql_name(*table, "user", c.name);
         c.password = password(*table, node, c.name);
-        resolve_version(*table, c);
+        if (c.image == ImageKind::Host)
+            resolve_version(*table, c);
+        else if (const toml::node* v = (*table)["version"].node())
+            fail(v->source(), fmt::format("\"version\" applies to image \"host\" only; a {} image brings its own "
+                                          "PostgreSQL", to_string(c.image)));
         if (const toml::node* autostart = (*table)["autostart"].node()) {
             if (!autostart->is_boolean())
                 fail(autostart->source(), "\"autostart\" must be true or false");
             c.autostart = *autostart->value<bool>();
         }
         return c;
+    }
+
+    static const toml::node& node_of(const toml::table& t, std::string_view key) { return *t[key].node(); }
+
+    ImageKind image_kind(const toml::table& t) const {
+        auto image = optional_string(t, "image");
+        if (!image || *image == "host")
+            return ImageKind::Host;
+        if (*image == "directory")
+            return ImageKind::Directory;
+        if (*image == "nixos")
+            return ImageKind::Nixos;
+        fail(node_of(t, "image").source(), fmt::format("unsupported image {} (supported: \"host\", \"directory\", "
+                                                       "\"nixos\")",
+                                                       quote_untrusted(*image)));
+    }
+
+    /// directory = for image "directory", toplevel = for image "nixos", neither for "host".
+    /// Only the form is checked here; whether the tree exists is checked at Start.
+    void image_location(const toml::table& t, const toml::node& instance, InstanceConfig& c) const {
+        auto directory = optional_string(t, "directory");
+        auto toplevel = optional_string(t, "toplevel");
+        if (directory && c.image != ImageKind::Directory)
+            fail(node_of(t, "directory").source(), "\"directory\" applies to image = \"directory\" only");
+        if (toplevel && c.image != ImageKind::Nixos)
+            fail(node_of(t, "toplevel").source(), "\"toplevel\" applies to image = \"nixos\" only");
+        if (c.image == ImageKind::Directory) {
+            if (!directory)
+                fail(instance.source(), fmt::format("instance \"{}\" has image = \"directory\" but no \"directory\"",
+                                                    c.name));
+            c.directory = checked_path(node_of(t, "directory"), *directory, "directory", "/");
+        }
+        if (c.image == ImageKind::Nixos) {
+            if (!toplevel)
+                fail(instance.source(),
+                     fmt::format("instance \"{}\" has image = \"nixos\" but no \"toplevel\"", c.name));
+            c.toplevel = checked_path(node_of(t, "toplevel"), *toplevel, "toplevel", "/nix/store/");
+        }
+    }
+
+    /// An absolute, normalised path under `under`, without "..", so it is safe to hand to nspawn.
+    std::filesystem::path checked_path(const toml::node& where, const std::string& value, std::string_view key,
+                                       std::string_view under) const {
+        const std::filesystem::path p(value);
+        bool ok = p.is_absolute() && value.rfind(under, 0) == 0 && value != "/" &&
+                  value.find_first_of(std::string_view(":,\n\0", 4)) == std::string::npos;
+        for (const auto& part : p)
+            ok = ok && part != ".." && part != ".";
+        if (!ok)
+            fail(where.source(), fmt::format("\"{}\" must be an absolute path under {} without \"..\", \":\" or "
+                                             "\",\"; got {}",
+                                             key, under, quote_untrusted(value)));
+        return p.lexically_normal();
     }
 
     std::optional<std::string> optional_string(const toml::table& t, std::string_view key) const {
@@ -212,7 +299,13 @@ private:
             for (std::size_t j = 0; j < i; ++j) {
                 const auto& a = config.instances[i];
                 const auto& b = config.instances[j];
-                if (a.port == b.port && a.listen_address == b.listen_address)
+                // Private-network instances each have a network namespace of their own.
+                const bool both_host = a.network == NetworkMode::Host && b.network == NetworkMode::Host;
+                if (a.host_port && a.host_port == b.host_port)
+                    fail((*instances[a.name].as_table())["host_port"].node()->source(),
+                         fmt::format("instance \"{}\" forwards host port {}, which instance \"{}\" already forwards",
+                                     a.name, a.host_port, b.name));
+                if (both_host && a.port == b.port && a.listen_address == b.listen_address)
                     fail((*instances[a.name].as_table())["port"].node()->source(),
                          fmt::format("instance \"{}\" uses port {} on {}, which instance \"{}\" already uses", a.name,
                                      a.port, a.listen_address, b.name));

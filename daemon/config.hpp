@@ -12,20 +12,29 @@
 
 namespace pgnspawn {
 
-enum class ImageKind { Host };
+/// host: the host's own PostgreSQL binaries, PostgreSQL as the container's PID 1.
+/// directory: a full OS tree booted with its own init. nixos: a NixOS system toplevel.
+enum class ImageKind { Host, Directory, Nixos };
+/// host: the host's network namespace. private: a veth pair, address from machined.
+enum class NetworkMode { Host, Private };
 
 std::string_view to_string(ImageKind kind);
+std::string_view to_string(NetworkMode mode);
 
 struct InstanceConfig {
     std::string name;
     ImageKind image = ImageKind::Host;
     std::uint16_t port = 0;
     std::string listen_address = "127.0.0.1";
+    NetworkMode network = NetworkMode::Host;
+    std::filesystem::path directory;  ///< image "directory": the OS tree
+    std::filesystem::path toplevel;   ///< image "nixos": /nix/store/...-nixos-system-...
+    std::uint16_t host_port = 0;      ///< private network: forwarded from this host port (0: none)
     std::string database;
     std::string user;
     /// The secret itself (from `password` or read from `password_file`). Never log it.
     std::string password;
-    std::string postgresql_version;          ///< e.g. "15"
+    std::string postgresql_version;          ///< e.g. "15" (host image only)
     std::filesystem::path postgresql_bindir;  ///< e.g. /usr/lib/postgresql/15/bin
     std::filesystem::path state_directory;    ///< e.g. /var/lib/pgnspawn/NAME
     /// Started by the daemon when it starts (at boot, if pgnspawnd.service is enabled).

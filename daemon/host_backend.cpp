@@ -28,12 +28,6 @@ namespace pgnspawn {
 
 namespace {
 
-uint64_t realtime_usec() {
-    struct timespec ts {};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
-}
-
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;
@@ -122,17 +116,6 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
         make_symlink((std::string("usr/") + d).c_str(), p.root / d);
 }
 
-/// How the configured user connects, as any client of the instance would.
-PgParams user_connection_params(const InstanceConfig& c, const char* application_name) {
-    return {{"host", c.listen_address},
-            {"port", std::to_string(c.port)},
-            {"user", c.user},
-            {"password", c.password},
-            {"dbname", c.database},
-            {"sslmode", "disable"},
-            {"application_name", application_name}};
-}
-
 }  // namespace
 
 bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch) {
@@ -190,23 +173,18 @@ std::string check_port_free(const std::string& address, uint16_t port) {
 // One start of one instance: state directory, initdb on first start, the container,
 // readiness, provisioning, and a round trip as the configured user.
 
-class HostBackend::StartOperation : public std::enable_shared_from_this<StartOperation> {
+class HostBackend::StartOperation : public ContainerStart {
 public:
     StartOperation(HostBackend& backend, const InstanceConfig& config, Done done)
-        : b_(backend), c_(config), p_(config), done_(std::move(done)) {}
+        : ContainerStart(backend, config, std::move(done)), p_(config) {}
 
-    void run() {
-        started_realtime_ = realtime_usec();
-        timeout_ = b_.loop_.add_timer(b_.settings_.start_timeout, [this] {
-            fail(fmt::format("PostgreSQL did not become ready within {} s",
-                             std::chrono::duration_cast<std::chrono::seconds>(b_.settings_.start_timeout).count()));
-        });
+private:
+    void begin() override {
         try {
             account_ = postgres_account();
             prepare_state_directory(c_, account_);
         } catch (const std::exception& e) {
-            fail(e.what());
-            return;
+            return fail(e.what());
         }
         if (fs::exists(p_.data / "PG_VERSION"))
             launch();
@@ -214,7 +192,13 @@ public:
             run_initdb();
     }
 
-private:
+    std::string timeout_message() const override {
+        return fmt::format("PostgreSQL did not become ready within {} s",
+                           std::chrono::duration_cast<std::chrono::seconds>(b_.settings().start_timeout).count());
+    }
+
+    std::vector<std::string> argv() const override { return nspawn_argv(c_, b_.settings().nspawn_binary); }
+
     void run_initdb() {
         log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
         std::error_code ec;
@@ -257,7 +241,7 @@ private:
             fail(fmt::format("cannot run initdb: {}", std::strerror(errno)));
             return;
         }
-        child_ = b_.loop_.add_child(pid, [this](const siginfo_t& si) { on_initdb_exit(si); });
+        child_ = b_.loop().add_child(pid, [this](const siginfo_t& si) { on_initdb_exit(si); });
     }
 
     void on_initdb_exit(const siginfo_t& si) {
@@ -280,85 +264,23 @@ private:
         launch();
     }
 
-    /// A container of this instance that the daemon does not know of (left from a crash,
-    /// a daemon restart during a start, or a reboot of machined's state) would make nspawn
-    /// fail with "Machine already exists" or hold the port: stop its unit cleanly first,
-    /// then drop any leftover machine registration.
-    void launch() {
-        const auto unit = unit_name(c_.name);
-        auto self = shared_from_this();
-        b_.systemd_.unit_state(unit, [this, self, unit](const std::string& error, const std::string& state) {
-            if (finished_)
-                return;
-            if (!error.empty())
-                return fail(error);
-            if (state == "inactive" || state == "failed")
-                return remove_leftover_machine();
-            log_warning(fmt::format("Stopping leftover unit {} ({}) before starting instance {}.", unit, state, c_.name),
-                        c_.name, unit);
-            b_.systemd_.stop_unit(unit, [this, self](const std::string& stop_error, bool) {
-                if (finished_)
-                    return;
-                if (!stop_error.empty())
-                    return fail(fmt::format("cannot stop the leftover container: {}", stop_error));
-                remove_leftover_machine();
-            });
-        });
-    }
-
-    void remove_leftover_machine() {
-        auto self = shared_from_this();
-        b_.systemd_.remove_machine(machine_name(c_.name), [this, self](const std::string& error) {
-            if (finished_)
-                return;
-            if (!error.empty())
-                return fail(error);
-            start_container();
-        });
-    }
-
-    void start_container() {
-        if (auto busy = check_port_free(c_.listen_address, c_.port); !busy.empty()) {
-            fail(busy);
-            return;
-        }
+    std::string before_unit_start() override {
+        if (auto busy = check_port_free(c_.listen_address, c_.port); !busy.empty())
+            return busy;
         not_before_epoch_ = static_cast<long long>(started_realtime_ / 1000000u);
-        const auto unit = unit_name(c_.name);
         try {
-            ready_watch_ = b_.loop_.add_inotify(p_.data, IN_CLOSE_WRITE | IN_MOVED_TO,
-                                                [this](const struct inotify_event&) { check_ready(); });
-            unit_watch_ = b_.systemd_.watch_unit(unit, [this](const std::string& state) {
-                // A new transient unit reports "inactive" before "activating": only a
-                // unit that has been seen coming up can have gone down.
-                if (state == "activating" || state == "active" || state == "deactivating")
-                    seen_up_ = true;
-                else if (state == "failed" || (state == "inactive" && seen_up_))
-                    fail_with_log("the container exited before PostgreSQL was ready");
-            });
+            ready_watch_ = b_.loop().add_inotify(p_.data, IN_CLOSE_WRITE | IN_MOVED_TO,
+                                                 [this](const struct inotify_event&) { check_ready(); });
         } catch (const std::exception& e) {
-            fail(e.what());
-            return;
+            return e.what();
         }
-        b_.systemd_.reset_failed_unit(unit);
-        TransientService service{unit,
-                                 fmt::format("pgnspawn PostgreSQL instance {}", c_.name),
-                                 nspawn_argv(c_, b_.settings_.nspawn_binary),
-                                 fmt::format("pgnspawn-{}", c_.name),
-                                 b_.settings_.stop_timeout_usec};
-        auto self = shared_from_this();
-        b_.systemd_.start_transient_service(service, [this, self](const std::string& error) {
-            if (finished_)
-                return;
-            container_started_ = true;
-            if (!error.empty())
-                fail_with_log(error);
-            else
-                check_ready();
-        });
+        return {};
     }
+
+    void on_unit_started() override { check_ready(); }
 
     void check_ready() {
-        if (finished_ || !container_started_ || provisioning_)
+        if (finished() || !container_started() || provisioning_)
             return;
         if (!postmaster_pid_ready(read_file(p_.data / "postmaster.pid"), not_before_epoch_))
             return;
@@ -370,7 +292,7 @@ private:
     /// What NixOS's ensureUsers/ensureDatabases do: the role with its password and the
     /// database owned by it, idempotently, as the superuser over the unix socket.
     void provision() {
-        pg_ = std::make_unique<PgConnection>(b_.loop_, b_.settings_.query_timeout);
+        pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
         pg_->connect({{"host", p_.socket_dir.string()},
                       {"port", std::to_string(c_.port)},
                       {"user", "postgres"},
@@ -435,8 +357,8 @@ private:
 
     /// The promise of Start: a real round trip, as the configured user, over TCP.
     void verify_as_user() {
-        pg_ = std::make_unique<PgConnection>(b_.loop_, b_.settings_.query_timeout);
-        pg_->connect(user_connection_params(c_, "pgnspawnd"),
+        pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
+        pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"),
                      [this](const std::string& error) {
                          if (!error.empty())
                              return fail(fmt::format("cannot connect as \"{}\": {}", c_.user, error));
@@ -448,88 +370,29 @@ private:
                      });
     }
 
-    /// Failures where the container's own words matter: journald may still be writing
-    /// its last lines, so they are read a moment later.
-    void fail_with_log(const std::string& error) {
-        if (finished_ || log_delay_)
-            return;
-        log_delay_ = b_.loop_.add_timer(std::chrono::milliseconds(300), [this, error] { fail(error); });
-    }
-
-    void fail(const std::string& error) {
-        if (finished_)
-            return;
-        std::string message = error;
-        if (container_started_) {
-            if (auto tail = b_.log_tail(c_, started_realtime_); !tail.empty())
-                message += fmt::format(". Last log lines: {}", tail);
-            // Leave nothing half-started behind.
-            b_.systemd_.stop_unit(unit_name(c_.name), [](const std::string&, bool) {});
-        }
-        finish(message);
-    }
-
-    void finish(const std::string& error) {
-        if (finished_)
-            return;
-        finished_ = true;
-        auto done = std::move(done_);
-        auto self = shared_from_this();
-        b_.starts_.erase(c_.name);
-        b_.retire(self);
-        done(error);
-    }
-
-    HostBackend& b_;
-    InstanceConfig c_;
     InstancePaths p_;
-    Done done_;
     PostgresAccount account_{};
-    uint64_t started_realtime_ = 0;
     long long not_before_epoch_ = 0;
-    bool container_started_ = false;
     bool provisioning_ = false;
-    bool seen_up_ = false;
-    bool finished_ = false;
-    EventSource timeout_, child_, ready_watch_, log_delay_;
-    SystemdClient::Watch unit_watch_;
+    EventSource child_, ready_watch_;
     std::unique_ptr<PgConnection> pg_;
 };
 
 // ---------------------------------------------------------------------------------------
 
-HostBackend::HostBackend(EventLoop& loop, SystemdClient& systemd, HostBackendSettings settings)
-    : loop_(loop), systemd_(systemd), settings_(std::move(settings)) {}
+HostBackend::HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings)
+    : ContainerBackend(loop, systemd, std::move(settings)) {}
 
 HostBackend::~HostBackend() = default;
 
-void HostBackend::retire(std::shared_ptr<void> object) {
-    retired_.push_back(std::move(object));
-    if (!reaper_)
-        reaper_ = loop_.add_defer([this] {
-            retired_.clear();
-            reaper_.reset();
-        });
-}
-
-std::string HostBackend::log_tail(const InstanceConfig& config, uint64_t since_realtime_usec) const {
-    auto lines = SystemdClient::journal_tail(unit_name(config.name), 5, since_realtime_usec);
-    std::string out;
-    for (const auto& l : lines)
-        out += (out.empty() ? "" : " | ") + l;
-    return out;
-}
-
 void HostBackend::start(const InstanceConfig& config, Done done) {
-    auto op = std::make_shared<StartOperation>(*this, config, std::move(done));
-    starts_[config.name] = op;
-    op->run();
+    run_start(std::make_shared<StartOperation>(*this, config, std::move(done)));
 }
 
 void HostBackend::stop(const InstanceConfig& config, Done done) {
     const uint64_t since = realtime_usec();
     const InstancePaths p(config);
-    systemd_.stop_unit(unit_name(config.name), [this, config, p, since, done](const std::string& error, bool stopped) {
+    systemd().stop_unit(unit_name(config.name), [this, config, p, since, done](const std::string& error, bool stopped) {
         if (!error.empty())
             return done(error);
         if (stopped && fs::exists(p.data / "postmaster.pid")) {
@@ -540,55 +403,6 @@ void HostBackend::stop(const InstanceConfig& config, Done done) {
         }
         done("");
     });
-}
-
-void HostBackend::health(const InstanceConfig& config, std::function<void(HealthResult)> done) {
-    auto conn = std::make_shared<PgConnection>(loop_, settings_.health_timeout);
-    const uint64_t begin = monotonic_usec();
-    auto finish = [this, conn, begin, done](bool ok, std::string detail) {
-        HealthResult r{ok, std::move(detail), monotonic_usec() - begin};
-        retire(conn);
-        done(r);
-    };
-    conn->connect(user_connection_params(config, "pgnspawnd-health"),
-                  [conn = conn.get(), finish](const std::string& error) {
-                      if (!error.empty())
-                          return finish(false, fmt::format("cannot connect: {}", error));
-                      conn->query("SELECT 1", [finish](const std::string& qerror, PgRows rows) {
-                          if (!qerror.empty())
-                              return finish(false, fmt::format("SELECT 1 failed: {}", qerror));
-                          if (rows.size() != 1 || rows[0].size() != 1 || rows[0][0] != "1")
-                              return finish(false, "SELECT 1 returned an unexpected result");
-                          finish(true, "SELECT 1 succeeded");
-                      });
-                  });
-}
-
-bool HostBackend::is_running(const InstanceConfig& config) {
-    return systemd_.active_state_blocking(unit_name(config.name)) == "active";
-}
-
-void HostBackend::watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) {
-    const std::string name = config.name;
-    auto fired = std::make_shared<bool>(false);
-    auto slot = systemd_.watch_unit(unit_name(name), [this, name, config, on_exit, fired](const std::string& state) {
-        if (*fired || (state != "inactive" && state != "failed"))
-            return;
-        *fired = true;
-        unwatch(config);
-        on_exit(fmt::format("the container stopped unexpectedly (unit {}). Last log lines: {}", unit_name(name),
-                            log_tail(config, 0)));
-    });
-    unwatch(config);
-    watches_[name] = std::shared_ptr<void>(std::move(slot));
-}
-
-void HostBackend::unwatch(const InstanceConfig& config) {
-    auto it = watches_.find(config.name);
-    if (it == watches_.end())
-        return;
-    retire(std::move(it->second));
-    watches_.erase(it);
 }
 
 }  // namespace pgnspawn

@@ -36,6 +36,9 @@ public:
     /// At daemon start-up: take over a container that is still running.
     void adopt();
 
+    /// Where a client on this host connects (an empty host while unknown).
+    std::pair<std::string, uint16_t> address() const { return backend_.address(config_); }
+
     State state() const { return state_; }
     const InstanceConfig& config() const { return config_; }
     const std::string& name() const { return config_.name; }

@@ -55,6 +55,40 @@ std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string&
     };
 }
 
+std::filesystem::path boot_root(const InstanceConfig& c) {
+    return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
+}
+
+std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
+    std::vector<std::string> argv{
+        nspawn_binary,
+        "--quiet",
+        "--keep-unit",
+        "--register=yes",
+        fmt::format("--machine={}", machine_name(c.name)),
+        fmt::format("--directory={}", boot_root(c).string()),
+        // READY=1 only once the guest's service manager has finished booting.
+        "--notify-ready=yes",
+        // The guest's init turns SIGRTMIN+3 into a clean poweroff, which stops its
+        // PostgreSQL cleanly (nspawn's default for a non --boot payload is SIGKILL).
+        "--kill-signal=SIGRTMIN+3",
+        "--console=read-only",
+        "--link-journal=no",
+    };
+    if (c.network == NetworkMode::Private) {
+        argv.emplace_back("--network-veth");
+        if (c.host_port)
+            argv.push_back(fmt::format("--port=tcp:{}:{}", c.host_port, c.port));
+    }
+    if (c.image == ImageKind::Nixos) {
+        argv.emplace_back("--bind-ro=/nix/store");
+        argv.push_back((c.toplevel / "init").string());
+    } else {
+        argv.emplace_back("--boot");
+    }
+    return argv;
+}
+
 std::vector<std::string> initdb_argv(const InstanceConfig& c) {
     const InstancePaths p(c);
     return {

@@ -32,6 +32,17 @@ inline constexpr const char* kContainerSocketDir = "/run/postgresql";
 /// postmaster directly and requests a fast, clean shutdown.
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
 
+/// The systemd-nspawn command line for a booted image ("directory" or "nixos"): the guest's
+/// own init is PID 1 and reports boot-up (--notify-ready), a stop is SIGRTMIN+3 (the
+/// guest's clean poweroff), and network "private" gives it a veth pair (plus host_port
+/// forwarding). A NixOS toplevel runs as nixos-container runs it: an empty root of the
+/// daemon's with /nix/store bound read-only, and TOPLEVEL/init as the command.
+std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
+
+/// The root directory a booted image runs from: the configured tree for "directory", the
+/// daemon's own skeleton (STATE/root) for "nixos".
+std::filesystem::path boot_root(const InstanceConfig& c);
+
 /// The initdb command line (argv[0] included).
 std::vector<std::string> initdb_argv(const InstanceConfig& c);
 

@@ -2,6 +2,7 @@
 // Everything else lives in libpgnspawn-core.
 
 #include "authorizer.hpp"
+#include "boot_backend.hpp"
 #include "bus_bridge.hpp"
 #include "config.hpp"
 #include "event_loop.hpp"
@@ -143,7 +144,9 @@ int main(int argc, char** argv) {
         auto bus = sdbus::createSystemBusConnection();
         BusBridge bridge(loop, *bus);
         SystemdClient systemd(*bus);
-        HostBackend backend(loop, systemd);
+        HostBackend host_backend(loop, systemd);
+        BootBackend boot_backend(loop, systemd);
+        BackendByImage backend(host_backend, boot_backend);
         // Deferred calls run on the next loop iteration, together, from one event source.
         std::vector<std::function<void()>> deferred;
         EventSource deferred_source;

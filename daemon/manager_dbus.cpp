@@ -157,8 +157,11 @@ Instance& ManagerObject::running_instance(const std::string& name) {
 
 std::tuple<std::string, uint16_t> ManagerObject::GetAddress(const std::string& name) {
     return at_boundary([&] {
-        const auto& c = running_instance(name).config();
-        return std::tuple<std::string, uint16_t>(c.listen_address, c.port);
+        const auto [host, port] = running_instance(name).address();
+        if (host.empty())
+            throw DomainError(error_name::NotRunning,
+                              fmt::format("instance {} has no routable address yet", quote_untrusted(name)));
+        return std::tuple<std::string, uint16_t>(host, port);
     });
 }
 
@@ -185,8 +188,16 @@ void ManagerObject::GetConnectionUri(sdbus::Result<std::string>&& result, std::s
     at_boundary_async(*reply, [&] {
         const std::string checked = manager_.lookup(name).name();
         authorized(action::ReadCredentials, *reply, [this, reply, checked] {
-            const auto& c = manager_.lookup(checked).config();
-            reply->returnResults(connection_uri(c.user, c.password, c.listen_address, c.port, c.database));
+            const Instance& instance = manager_.lookup(checked);
+            const auto& c = instance.config();
+            // A private network's address exists only while the container runs.
+            auto [host, port] = instance.address();
+            if (c.network == NetworkMode::Private && (instance.state() != State::Running || host.empty()))
+                throw DomainError(error_name::NotRunning,
+                                  fmt::format("instance {} is on a private network, whose address is known only "
+                                              "while it runs",
+                                              instance.name()));
+            reply->returnResults(connection_uri(c.user, c.password, host, port, c.database));
         });
     });
 }

@@ -89,7 +89,8 @@ void SystemdClient::on_job_removed(sdbus::Message& msg) {
     done(result);
 }
 
-void SystemdClient::start_transient_service(const TransientService& service, Done done) {
+void SystemdClient::start_transient_service(const TransientService& service,
+                                            std::function<void(const std::string& error, bool unit_exists)> done) {
     std::vector<Property> props{
         {"Description", sdbus::Variant(service.description)},
         {"Type", sdbus::Variant(std::string("notify"))},
@@ -109,15 +110,14 @@ void SystemdClient::start_transient_service(const TransientService& service, Don
         .withTimeout(kCallTimeoutUsec)
         .withArguments(unit, std::string("fail"), props, std::vector<AuxUnit>{})
         .uponReplyInvoke([this, unit, done](const sdbus::Error* e, sdbus::ObjectPath job) {
-            if (e) {
-                done(fmt::format("systemd refused to start {}: {}", unit, describe(*e)));
-                return;
-            }
+            if (e)
+                return done(fmt::format("systemd refused to start {}: {}", unit, describe(*e)),
+                            e->getName() == "org.freedesktop.systemd1.UnitExists");
             jobs_[job] = [unit, done](const std::string& result) {
                 if (result == "done")
-                    done("");
+                    done("", false);
                 else
-                    done(fmt::format("the start job of {} finished with result \"{}\"", unit, result));
+                    done(fmt::format("the start job of {} finished with result \"{}\"", unit, result), false);
             };
         });
 }
@@ -172,7 +172,7 @@ SystemdClient::Watch SystemdClient::watch_unit(const std::string& unit,
 }
 
 void SystemdClient::unit_state(const std::string& unit,
-                               std::function<void(const std::string& error, const std::string& state)> done) {
+                               std::function<void(const std::string& error, const UnitState&)> done) {
     using UnitInfo = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
                                    sdbus::ObjectPath, uint32_t, std::string, sdbus::ObjectPath>;
     manager_->callMethodAsync("ListUnitsByNames")
@@ -181,12 +181,52 @@ void SystemdClient::unit_state(const std::string& unit,
         .withArguments(std::vector<std::string>{unit})
         .uponReplyInvoke([unit, done](const sdbus::Error* e, std::vector<UnitInfo> units) {
             if (e)
-                return done(fmt::format("cannot look up {}: {}", unit, describe(*e)), "");
+                return done(fmt::format("cannot look up {}: {}", unit, describe(*e)), {});
             for (const auto& u : units)
                 if (std::get<0>(u) == unit)
-                    return done("", std::get<3>(u));
-            done("", "inactive");
+                    return done("", {std::get<2>(u), std::get<3>(u)});
+            done("", {"not-found", "inactive"});
         });
+}
+
+SystemdClient::Watch SystemdClient::watch_unit_removed(const std::string& unit, std::function<void()> on_removed) {
+    return bus_.addMatch(fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='UnitRemoved',arg0='{}'",
+                                     kSystemd, kManagerPath, kManagerIface, unit),
+                         [on_removed](sdbus::Message&) { on_removed(); });
+}
+
+namespace {
+using RawAddress = sdbus::Struct<int32_t, std::vector<uint8_t>>;
+std::vector<MachineAddress> to_addresses(const std::vector<RawAddress>& raw) {
+    std::vector<MachineAddress> out;
+    for (const auto& r : raw)
+        out.push_back({std::get<0>(r), std::get<1>(r)});
+    return out;
+}
+}  // namespace
+
+void SystemdClient::machine_addresses(const std::string& machine,
+                                      std::function<void(const std::string& error, std::vector<MachineAddress>)> done) {
+    machined_->callMethodAsync("GetMachineAddresses")
+        .onInterface(kMachinedIface)
+        .withTimeout(kCallTimeoutUsec)
+        .withArguments(machine)
+        .uponReplyInvoke([machine, done](const sdbus::Error* e, std::vector<RawAddress> raw) {
+            if (e)
+                return done(fmt::format("cannot read the addresses of machine {}: {}", machine, describe(*e)), {});
+            done("", to_addresses(raw));
+        });
+}
+
+std::vector<MachineAddress> SystemdClient::machine_addresses_blocking(const std::string& machine) {
+    try {
+        std::vector<RawAddress> raw;
+        machined_->callMethod("GetMachineAddresses").onInterface(kMachinedIface).withArguments(machine).storeResultsTo(raw);
+        return to_addresses(raw);
+    } catch (const sdbus::Error& e) {
+        log_warning(fmt::format("Failed to read the addresses of machine {}: {}", machine, describe(e)));
+        return {};
+    }
 }
 
 void SystemdClient::remove_machine(const std::string& machine, Done done) {

@@ -4,6 +4,8 @@
 // asynchronous on the daemon's bus connection, except the few used once at start-up.
 #pragma once
 
+#include "address.hpp"
+
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <cstdint>
@@ -34,18 +36,31 @@ public:
     explicit SystemdClient(sdbus::IConnection& bus);
 
     /// Starts a Type=notify transient service; done runs when its start job has finished.
-    void start_transient_service(const TransientService& service, Done done);
+    /// unit_exists: systemd refused because a unit of that name is still loaded.
+    void start_transient_service(const TransientService& service,
+                                 std::function<void(const std::string& error, bool unit_exists)> done);
     /// Stops a unit; a unit that is not loaded counts as already stopped.
     void stop_unit(const std::string& unit, StopDone done);
     /// Forgets a failed unit so that its name can be used again (errors are ignored).
     void reset_failed_unit(const std::string& unit);
     /// Calls on_state with the new ActiveState each time the unit's state changes.
     [[nodiscard]] Watch watch_unit(const std::string& unit, std::function<void(const std::string&)> on_state);
-    /// ActiveState of a unit ("inactive" when it is not loaded), asynchronously.
-    void unit_state(const std::string& unit, std::function<void(const std::string& error, const std::string& state)> done);
+    struct UnitState {
+        std::string load;    ///< "loaded", "not-found", ...
+        std::string active;  ///< "active", "inactive", "failed", ...
+    };
+    /// LoadState and ActiveState of a unit, asynchronously.
+    void unit_state(const std::string& unit, std::function<void(const std::string& error, const UnitState&)> done);
+    /// Calls on_removed once systemd has unloaded the unit (its UnitRemoved signal).
+    [[nodiscard]] Watch watch_unit_removed(const std::string& unit, std::function<void()> on_removed);
     /// Makes sure machined has no machine of this name: a leftover registration (from a
     /// crash, say) is terminated and done runs once machined has removed it.
     void remove_machine(const std::string& machine, Done done);
+    /// The container's addresses, as machined reports them (GetMachineAddresses).
+    void machine_addresses(const std::string& machine,
+                           std::function<void(const std::string& error, std::vector<MachineAddress>)> done);
+    /// The same, synchronously: start-up (re-adoption) only. Empty on any error.
+    std::vector<MachineAddress> machine_addresses_blocking(const std::string& machine);
     /// ActiveState of a unit, "inactive" when it is not loaded. Synchronous: start-up only.
     std::string active_state_blocking(const std::string& unit);
 

@@ -6,6 +6,8 @@
 #   tests/testhost.sh exec CMD...        run CMD inside the booted host (all namespaces)
 #   tests/testhost.sh shutdown           power the host off and reap it
 #   tests/testhost.sh reboot             reboot the host: the same root boots again, as it is
+#   tests/testhost.sh guest DIR          copy the cached base (an OS tree with PostgreSQL) to
+#                                        DIR inside the host; prints its path outside
 #
 # The host runs in its own network namespace (--private-network), so everything the
 # tests send stays inside it. State lives in $PGNSPAWN_TESTHOST_DIR.
@@ -157,9 +159,10 @@ cmd_guest() {
 
 case "${1:-}" in
     base) cmd_base ;;
+    guest) shift; cmd_guest "$@" ;;
     boot) shift; cmd_boot "$@" ;;
     exec) shift; cmd_exec "$@" ;;
     shutdown) cmd_shutdown ;;
     reboot) cmd_reboot ;;
-    *) echo "usage: $0 base|boot BUILDDIR|exec CMD...|shutdown|reboot" >&2; exit 2 ;;
+    *) echo "usage: $0 base|boot BUILDDIR|exec CMD...|shutdown|reboot|guest DIR" >&2; exit 2 ;;
 esac

@@ -28,10 +28,14 @@ psql_hw() { H env PGPASSWORD=helloworld psql -h 127.0.0.1 -p 5433 -U helloworld 
 prop() { H busctl get-property org.pgnspawn1 "/org/pgnspawn1/instance/$1" org.pgnspawn1.Instance "$2"; }
 now_ms() { date +%s%3N; }
 
-fail() { echo "$*"; return 1; }
-expect_eq() { [ "$1" = "$2" ] || fail "expected [$2], got [$1]${3:+ ($3)}"; }
-expect_match() { printf '%s' "$1" | grep -Eq -- "$2" || fail "expected output matching /$2/, got [$1]"; }
-expect_no_match() { ! printf '%s' "$1" | grep -Eq -- "$2" || fail "output must not match /$2/: [$1]"; }
+# Each test runs in a subshell: fail ends the test there and then (so "cmd || fail ..."
+# cannot be followed by checks that pass and hide it). The expect_* functions only
+# report, returning 1, so that a test can clean up before it gives up.
+fail() { echo "$*"; exit 1; }
+mismatch() { echo "$*"; return 1; }
+expect_eq() { [ "$1" = "$2" ] || mismatch "expected [$2], got [$1]${3:+ ($3)}"; }
+expect_match() { printf '%s' "$1" | grep -Eq -- "$2" || mismatch "expected output matching /$2/, got [$1]"; }
+expect_no_match() { ! printf '%s' "$1" | grep -Eq -- "$2" || mismatch "output must not match /$2/: [$1]"; }
 
 passed=0 failed=0
 run() {

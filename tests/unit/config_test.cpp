@@ -578,5 +578,101 @@ TEST_F(ConfigTest, LoadConfigReadsTheFileAndNamesItInErrors) {
     }
 }
 
+// --- booted images: directory and nixos (issue 4) ---------------------------------------
+
+namespace booted {
+
+std::string dir_instance(std::string_view extra = "") {
+    return "[instances.db]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg\"\nport = 5432\npassword = \"s\"\n" +
+           std::string(extra);
+}
+
+}  // namespace booted
+
+TEST_F(ConfigTest, DirectoryImageDefaultsToPrivateNetworkAndNeedsNoLocalPostgres) {
+    ConfigEnvironment no_pg{"/var/lib/pgnspawn-test", scratch.path() / "no-postgresql-here"};
+    const auto c = parse_config(booted::dir_instance(), "test.toml", no_pg).instances.at(0);
+    EXPECT_EQ(c.image, ImageKind::Directory);
+    EXPECT_EQ(c.directory, "/var/lib/machines/pg");
+    EXPECT_EQ(c.network, NetworkMode::Private);
+    EXPECT_EQ(c.host_port, 0);
+    EXPECT_EQ(c.postgresql_version, "");
+}
+
+TEST_F(ConfigTest, NixosImageParses) {
+    const auto c = parse("[instances.n]\nimage = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg\"\n"
+                         "port = 5432\npassword = \"x\"\n")
+                       .instances.at(0);
+    EXPECT_EQ(c.image, ImageKind::Nixos);
+    EXPECT_EQ(c.toplevel, "/nix/store/abc-nixos-system-pg");
+    EXPECT_EQ(c.network, NetworkMode::Private);
+}
+
+TEST_F(ConfigTest, HostNetworkAndHostPortAreKept) {
+    EXPECT_EQ(parse(booted::dir_instance("network = \"host\"\n")).instances.at(0).network, NetworkMode::Host);
+    EXPECT_EQ(parse(booted::dir_instance("host_port = 15432\n")).instances.at(0).host_port, 15432);
+}
+
+TEST_F(ConfigTest, DirectoryImageWithoutDirectoryIsAnErrorAtTheInstance) {
+    const std::string err = error_of("[instances.db]\nimage = \"directory\"\nport = 5432\npassword = \"s\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:1:1: "));
+    EXPECT_THAT(err, HasSubstr("no \"directory\""));
+}
+
+TEST_F(ConfigTest, NixosImageWithoutToplevelIsAnError) {
+    EXPECT_THAT(error_of("[instances.db]\nimage = \"nixos\"\nport = 5432\npassword = \"s\"\n"),
+                HasSubstr("no \"toplevel\""));
+}
+
+TEST_F(ConfigTest, RelativeOrDotDotDirectoryIsAnError) {
+    for (const char* bad : {"machines/pg", "/var/lib/../../etc", "/", "/var/lib/machines/a:b", "/srv/x,y"}) {
+        const std::string err = error_of("[instances.db]\nimage = \"directory\"\ndirectory = \"" + std::string(bad) +
+                                         "\"\nport = 5432\npassword = \"s\"\n");
+        EXPECT_THAT(err, StartsWith("test.toml:3:13: ")) << bad;
+        EXPECT_THAT(err, HasSubstr("absolute path")) << bad;
+    }
+}
+
+TEST_F(ConfigTest, ToplevelOutsideTheNixStoreIsAnError) {
+    EXPECT_THAT(error_of("[instances.n]\nimage = \"nixos\"\ntoplevel = \"/etc/nixos\"\nport = 5432\npassword = \"x\"\n"),
+                HasSubstr("under /nix/store/"));
+}
+
+TEST_F(ConfigTest, KeysOfOtherImagesAreErrors) {
+    EXPECT_THAT(error_of(db_instance("directory = \"/var/lib/machines/pg\"\n")),
+                HasSubstr("\"directory\" applies to image = \"directory\" only"));
+    EXPECT_THAT(error_of(db_instance("toplevel = \"/nix/store/x\"\n")), HasSubstr("\"toplevel\" applies to image"));
+    EXPECT_THAT(error_of(booted::dir_instance("version = 15\n")), HasSubstr("\"version\" applies to image \"host\" only"));
+}
+
+TEST_F(ConfigTest, PrivateNetworkOnTheHostImageIsAnError) {
+    const std::string err = error_of(db_instance("network = \"private\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:11: "));
+    EXPECT_THAT(err, HasSubstr("needs a booted image"));
+}
+
+TEST_F(ConfigTest, BadNetworkValueIsAnError) {
+    EXPECT_THAT(error_of(booted::dir_instance("network = \"bridge\"\n")), HasSubstr("\"private\" or \"host\""));
+}
+
+TEST_F(ConfigTest, HostPortNeedsAPrivateNetworkAndARange) {
+    EXPECT_THAT(error_of(db_instance("host_port = 15432\n")), HasSubstr("needs network = \"private\""));
+    EXPECT_THAT(error_of(booted::dir_instance("host_port = 0\n")), HasSubstr("between 1 and 65535"));
+}
+
+TEST_F(ConfigTest, ListenAddressDoesNotApplyToAPrivateNetwork) {
+    EXPECT_THAT(error_of(booted::dir_instance("listen_address = \"127.0.0.1\"\n")), HasSubstr("does not apply"));
+}
+
+TEST_F(ConfigTest, PrivateNetworksMayShareAPortButNotAHostPort) {
+    const std::string two = booted::dir_instance("host_port = 15432\n") +
+                            "[instances.db2]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg2\"\nport = 5432\n"
+                            "password = \"t\"\n";
+    EXPECT_EQ(parse(two).instances.size(), 2u);
+    const std::string err = error_of(two + "host_port = 15432\n");
+    EXPECT_THAT(err, StartsWith("test.toml:12:13: "));
+    EXPECT_THAT(err, HasSubstr("forwards host port 15432"));
+}
+
 }  // namespace
 }  // namespace pgnspawn

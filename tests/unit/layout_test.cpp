@@ -190,5 +190,57 @@ TEST(PgIdentConf, MapsRootAndPostgresToTheSuperuser) {
     EXPECT_THAT(ident, HasSubstr("pgnspawn   postgres         postgres\n"));
 }
 
+// --- booted images (issue 4) -------------------------------------------------------------
+
+InstanceConfig booted(const std::string& image_lines) {
+    const ConfigEnvironment env{"/var/lib/pgnspawn", "/nonexistent"};
+    return parse_config("[instances.guest]\n" + image_lines + "port = 5432\npassword = \"" + kPassword + "\"\n",
+                        "test.toml", env)
+        .instances.at(0);
+}
+
+bool has(const std::vector<std::string>& argv, const std::string& arg) {
+    return std::find(argv.begin(), argv.end(), arg) != argv.end();
+}
+
+TEST(BootNspawnArgv, DirectoryImageBootsTheTreeWithItsOwnInitOnAPrivateNetwork) {
+    const auto c = booted("image = \"directory\"\ndirectory = \"/var/lib/machines/pg\"\n");
+    const auto argv = boot_nspawn_argv(c, "/usr/bin/systemd-nspawn");
+    EXPECT_EQ(argv.front(), "/usr/bin/systemd-nspawn");
+    for (const char* a : {"--boot", "--keep-unit", "--register=yes", "--machine=pgnspawn-guest",
+                          "--directory=/var/lib/machines/pg", "--notify-ready=yes", "--kill-signal=SIGRTMIN+3",
+                          "--network-veth"})
+        EXPECT_TRUE(has(argv, a)) << a;
+    EXPECT_EQ(argv.back(), "--boot");
+    for (const auto& a : argv) {
+        EXPECT_THAT(a, Not(HasSubstr("--port"))) << "no forwarding unless host_port is set";
+        EXPECT_THAT(a, Not(HasSubstr(kPassword)));
+    }
+}
+
+TEST(BootNspawnArgv, HostNetworkHasNoVeth) {
+    const auto argv = boot_nspawn_argv(
+        booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nnetwork = \"host\"\n"), "nspawn");
+    EXPECT_FALSE(has(argv, "--network-veth"));
+}
+
+TEST(BootNspawnArgv, HostPortIsForwardedToThePostgresPort) {
+    const auto argv = boot_nspawn_argv(
+        booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nhost_port = 15432\n"), "nspawn");
+    EXPECT_TRUE(has(argv, "--port=tcp:15432:5432"));
+}
+
+TEST(BootNspawnArgv, NixosRunsTheToplevelInitInTheDaemonsRootWithTheStoreReadOnly) {
+    const auto c = booted("image = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg-24.05\"\n");
+    const auto argv = boot_nspawn_argv(c, "/usr/bin/systemd-nspawn");
+    EXPECT_TRUE(has(argv, "--directory=/var/lib/pgnspawn/guest/root"));
+    EXPECT_TRUE(has(argv, "--bind-ro=/nix/store"));
+    EXPECT_TRUE(has(argv, "--network-veth"));
+    EXPECT_TRUE(has(argv, "--kill-signal=SIGRTMIN+3"));
+    EXPECT_FALSE(has(argv, "--boot")) << "nixos-container runs the toplevel's init as the command";
+    EXPECT_EQ(argv.back(), "/nix/store/abc-nixos-system-pg-24.05/init");
+    EXPECT_EQ(boot_root(c), "/var/lib/pgnspawn/guest/root");
+}
+
 }  // namespace
 }  // namespace pgnspawn
