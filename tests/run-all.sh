@@ -39,6 +39,11 @@ stage() {
 }
 
 stage "$build" ""
+
+# Checks outside the builds' own tests; each appends "pass NAME" / "fail NAME" lines.
+checks=$build/checks-results.txt
+: >"$checks"
+bash tests/nix/check.sh "$checks" || true
 t_plain=$(date +%s)
 stage "$sanitized" tests/e2e/sanitizers \
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined
@@ -123,6 +128,23 @@ def e2e(build):
     if rc != 0 and f == 0:
         f += 1; notes.append(f"run.sh exit {rc} without a recorded failure")
     return p, f, notes
+
+def checks(build):
+    p = f = 0
+    try:
+        with open(f"{build}/checks-results.txt") as fh:
+            for line in fh:
+                verdict = line.split(" ", 1)[0]
+                p += verdict == "pass"
+                f += verdict == "fail"
+    except FileNotFoundError:
+        return 0, 1
+    return p, f
+
+cp, cf = checks(sys.argv[1])
+passed += cp
+failed += cf
+print(f"checks (nix, docs, bench smoke): {cp} passed, {cf} failed")
 
 for build in sys.argv[1:]:
     up, uf, un = unit(build)
