@@ -170,6 +170,85 @@ std::string check_port_free(const std::string& address, uint16_t port) {
 }
 
 // ---------------------------------------------------------------------------------------
+// initdb as postgres into a temporary directory, pgnspawn's authentication files, then a
+// rename: only a complete cluster ever appears under its final name.
+
+class ClusterInit {
+public:
+    using Done = std::function<void(const std::string& error)>;
+
+    ClusterInit(EventLoop& loop, const fs::path& bindir, fs::path tmp, fs::path final_dir, fs::path log,
+                PostgresAccount account, Done done)
+        : tmp_(std::move(tmp)), final_(std::move(final_dir)), log_(std::move(log)), account_(account),
+          done_(std::move(done)) {
+        std::error_code ec;
+        fs::remove_all(tmp_, ec);  // left over from an interrupted earlier run
+        std::vector<std::string> args = initdb_argv(bindir, tmp_);
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        char env_path[] = "PATH=/usr/bin:/bin";
+        char env_lang[] = "LANG=C.UTF-8";
+        char* envp[] = {env_path, env_lang, nullptr};
+        int log_fd = -1;
+        try {
+            make_dir(tmp_, 0700, account_.uid, account_.gid);
+            log_fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (log_fd < 0)
+                throw std::runtime_error(fmt::format("cannot write {}: {}", log_.string(), std::strerror(errno)));
+        } catch (const std::exception& e) {
+            defer_ = loop.add_defer([this, error = std::string(e.what())] { done_(error); });
+            return;
+        }
+        const std::string workdir = tmp_.string();
+        const auto [uid, gid] = account_;
+        pid_t pid = fork();
+        if (pid == 0) {
+            // Child: async-signal-safe calls only.
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, nullptr);
+            int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0 ||
+                setgroups(0, nullptr) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || chdir(workdir.c_str()) < 0)
+                _exit(126);
+            execve(argv[0], argv.data(), envp);
+            _exit(127);
+        }
+        close(log_fd);
+        if (pid < 0) {
+            defer_ = loop.add_defer(
+                [this, error = fmt::format("cannot run initdb: {}", std::strerror(errno))] { done_(error); });
+            return;
+        }
+        child_ = loop.add_child(pid, [this](const siginfo_t& si) { on_exit(si); });
+    }
+
+private:
+    void on_exit(const siginfo_t& si) {
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+            return done_(fmt::format("initdb failed ({} {}): {}", si.si_code == CLD_EXITED ? "exit status" : "signal",
+                                     si.si_status, tail_lines(read_file(log_), 5)));
+        try {
+            write_file_durably(tmp_ / "pg_hba.conf", pg_hba_conf(), account_.uid, account_.gid, 0600);
+            write_file_durably(tmp_ / "pg_ident.conf", pg_ident_conf(), account_.uid, account_.gid, 0600);
+            if (rename(tmp_.c_str(), final_.c_str()) < 0)
+                throw std::runtime_error(fmt::format("cannot rename {}: {}", tmp_.string(), std::strerror(errno)));
+            fsync_dir(final_.parent_path());
+        } catch (const std::exception& e) {
+            return done_(e.what());
+        }
+        done_("");
+    }
+
+    fs::path tmp_, final_, log_;
+    PostgresAccount account_;
+    Done done_;
+    EventSource child_, defer_;
+};
+
+// ---------------------------------------------------------------------------------------
 // One start of one instance: state directory, initdb on first start, the container,
 // readiness, provisioning, and a round trip as the configured user.
 
@@ -189,7 +268,7 @@ private:
         if (fs::exists(p_.data / "PG_VERSION"))
             launch();
         else
-            run_initdb();
+            create_cluster();
     }
 
     std::string timeout_message() const override {
@@ -199,69 +278,28 @@ private:
 
     std::vector<std::string> argv() const override { return nspawn_argv(c_, b_.settings().nspawn_binary); }
 
-    void run_initdb() {
-        log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
+    /// A spare cluster is taken when there is one (a rename: instant and atomic);
+    /// otherwise initdb runs now. Either way, a new spare is made once this start is over.
+    void create_cluster() {
         std::error_code ec;
-        fs::remove_all(p_.data_tmp, ec);  // left over from an interrupted first start
-        std::vector<std::string> args = initdb_argv(c_);
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        char env_path[] = "PATH=/usr/bin:/bin";
-        char env_lang[] = "LANG=C.UTF-8";
-        char* envp[] = {env_path, env_lang, nullptr};
-        int log_fd = -1;
-        try {
-            make_dir(p_.data_tmp, 0700, account_.uid, account_.gid);
-            log_fd = open(p_.initdb_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-            if (log_fd < 0)
-                throw std::runtime_error(fmt::format("cannot write {}: {}", p_.initdb_log.string(), std::strerror(errno)));
-        } catch (const std::exception& e) {
-            fail(e.what());
-            return;
-        }
-        const std::string workdir = p_.data_tmp.string();
-        const auto [uid, gid] = account_;
-        pid_t pid = fork();
-        if (pid == 0) {
-            // Child: async-signal-safe calls only.
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, nullptr);
-            int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0 ||
-                setgroups(0, nullptr) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || chdir(workdir.c_str()) < 0)
-                _exit(126);
-            execve(argv[0], argv.data(), envp);
-            _exit(127);
-        }
-        close(log_fd);
-        if (pid < 0) {
-            fail(fmt::format("cannot run initdb: {}", std::strerror(errno)));
-            return;
-        }
-        child_ = b_.loop().add_child(pid, [this](const siginfo_t& si) { on_initdb_exit(si); });
-    }
-
-    void on_initdb_exit(const siginfo_t& si) {
-        if (si.si_code != CLD_EXITED || si.si_status != 0) {
-            fail(fmt::format("initdb failed ({} {}): {}", si.si_code == CLD_EXITED ? "exit status" : "signal",
-                             si.si_status, tail_lines(read_file(p_.initdb_log), 5)));
-            return;
-        }
-        try {
-            write_file_durably(p_.data_tmp / "pg_hba.conf", pg_hba_conf(), account_.uid, account_.gid, 0600);
-            write_file_durably(p_.data_tmp / "pg_ident.conf", pg_ident_conf(), account_.uid, account_.gid, 0600);
-            // Only a complete cluster ever appears under data/.
-            if (rename(p_.data_tmp.c_str(), p_.data.c_str()) < 0)
-                throw std::runtime_error(fmt::format("cannot rename {}: {}", p_.data_tmp.string(), std::strerror(errno)));
+        const auto spare = spare_cluster_dir(c_);
+        if (fs::exists(spare / "PG_VERSION", ec) && rename(spare.c_str(), p_.data.c_str()) == 0) {
             fsync_dir(p_.state);
-        } catch (const std::exception& e) {
-            fail(e.what());
-            return;
+            fsync_dir(spare.parent_path());
+            log_info(fmt::format("Took the spare PostgreSQL {} cluster for instance {}.", c_.postgresql_version, c_.name),
+                     c_.name);
+            return launch();
         }
-        launch();
+        log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
+        auto self = shared_from_this();
+        initdb_ = std::make_unique<ClusterInit>(b_.loop(), c_.postgresql_bindir, p_.data_tmp, p_.data, p_.initdb_log,
+                                                account_, [this, self](const std::string& error) {
+                                                    if (finished())
+                                                        return;
+                                                    if (!error.empty())
+                                                        return fail(error);
+                                                    launch();
+                                                });
     }
 
     std::string before_unit_start() override {
@@ -374,7 +412,8 @@ private:
     PostgresAccount account_{};
     long long not_before_epoch_ = 0;
     bool provisioning_ = false;
-    EventSource child_, ready_watch_;
+    std::unique_ptr<ClusterInit> initdb_;
+    EventSource ready_watch_;
     std::unique_ptr<PgConnection> pg_;
 };
 
@@ -386,7 +425,40 @@ HostBackend::HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSetting
 HostBackend::~HostBackend() = default;
 
 void HostBackend::start(const InstanceConfig& config, Done done) {
-    run_start(std::make_shared<StartOperation>(*this, config, std::move(done)));
+    run_start(std::make_shared<StartOperation>(*this, config, [this, config, done](const std::string& error) {
+        done(error);  // the caller first; the spare is for the next first start
+        make_spare(config);
+    }));
+}
+
+void HostBackend::make_spare(const InstanceConfig& config) {
+    const auto spare = spare_cluster_dir(config);
+    std::error_code ec;
+    if (spare_jobs_.count(config.postgresql_version) || fs::exists(spare / "PG_VERSION", ec))
+        return;
+    PostgresAccount account{};
+    try {
+        account = postgres_account();
+    } catch (const std::exception&) {
+        return;
+    }
+    const std::string version = config.postgresql_version;
+    auto tmp = spare;
+    tmp += ".new";
+    auto log = spare;
+    log += ".log";
+    spare_jobs_[version] = std::make_shared<ClusterInit>(
+        loop(), config.postgresql_bindir, tmp, spare, log, account, [this, version](const std::string& error) {
+            if (error.empty())
+                log_info(fmt::format("A spare PostgreSQL {} cluster is ready for the next first start.", version));
+            else
+                log_warning(fmt::format("Failed to make a spare PostgreSQL {} cluster: {}", version, error));
+            auto it = spare_jobs_.find(version);
+            if (it != spare_jobs_.end()) {
+                retire(it->second);
+                spare_jobs_.erase(it);
+            }
+        });
 }
 
 void HostBackend::stop(const InstanceConfig& config, Done done) {

@@ -11,6 +11,8 @@
 
 namespace pgnspawn {
 
+class ClusterInit;
+
 class HostBackend : public ContainerBackend {
 public:
     HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings = {});
@@ -21,6 +23,12 @@ public:
 
 private:
     class StartOperation;
+
+    /// Initialises a spare cluster of the instance's version in the background, unless
+    /// there is one already or one is being made.
+    void make_spare(const InstanceConfig& config);
+
+    std::map<std::string, std::shared_ptr<ClusterInit>> spare_jobs_;  ///< by PostgreSQL version
 };
 
 /// Whether postmaster.pid says a postmaster started at or after `not_before_epoch` is

@@ -89,11 +89,16 @@ std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::st
     return argv;
 }
 
-std::vector<std::string> initdb_argv(const InstanceConfig& c) {
-    const InstancePaths p(c);
+std::filesystem::path spare_cluster_dir(const InstanceConfig& c) {
+    return c.state_directory.parent_path() / (".spare-" + c.postgresql_version);
+}
+
+std::vector<std::string> initdb_argv(const InstanceConfig& c) { return initdb_argv(c.postgresql_bindir, InstancePaths(c).data_tmp); }
+
+std::vector<std::string> initdb_argv(const std::filesystem::path& bindir, const std::filesystem::path& pgdata) {
     return {
-        (c.postgresql_bindir / "initdb").string(),
-        "--pgdata", p.data_tmp.string(),
+        (bindir / "initdb").string(),
+        "--pgdata", pgdata.string(),
         "--username=postgres",
         "--auth-local=peer",
         "--auth-host=scram-sha-256",

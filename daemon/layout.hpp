@@ -45,6 +45,12 @@ std::filesystem::path boot_root(const InstanceConfig& c);
 
 /// The initdb command line (argv[0] included).
 std::vector<std::string> initdb_argv(const InstanceConfig& c);
+std::vector<std::string> initdb_argv(const std::filesystem::path& bindir, const std::filesystem::path& pgdata);
+
+/// A spare cluster, initialised ahead of time for the next first start of an instance of
+/// this PostgreSQL version (as pg_tmp keeps one): STATE_ROOT/.spare-VERSION. A first
+/// start renames it into place instead of running initdb on the critical path.
+std::filesystem::path spare_cluster_dir(const InstanceConfig& c);
 
 /// pg_hba.conf and pg_ident.conf written into a fresh cluster: peer authentication on the
 /// socket (root maps to the postgres superuser), scram-sha-256 for every TCP client.

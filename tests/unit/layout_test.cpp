@@ -190,6 +190,13 @@ TEST(PgIdentConf, MapsRootAndPostgresToTheSuperuser) {
     EXPECT_THAT(ident, HasSubstr("pgnspawn   postgres         postgres\n"));
 }
 
+TEST_F(LayoutTest, SpareClusterIsPerVersionBesideTheInstances) {
+    EXPECT_EQ(spare_cluster_dir(config), "/var/lib/pgnspawn/.spare-15");
+    const auto argv = initdb_argv(config.postgresql_bindir, "/var/lib/pgnspawn/.spare-15.new");
+    EXPECT_EQ(argv.at(0), (libdir.path() / "15/bin/initdb").string());
+    EXPECT_EQ(argv.at(index_of(argv, "--pgdata") + 1), "/var/lib/pgnspawn/.spare-15.new");
+}
+
 // --- booted images (issue 4) -------------------------------------------------------------
 
 InstanceConfig booted(const std::string& image_lines) {
