@@ -107,6 +107,12 @@ private:
 
     void finish(const std::string& error) {
         auto done = std::move(done_);
+        // The match and the timer hold this object (their callbacks keep it alive while it
+        // waits): let them go once this callback has returned, or it would never be freed.
+        if (removed_)
+            b_.retire(std::shared_ptr<void>(std::move(removed_)));
+        if (timeout_)
+            b_.retire(std::shared_ptr<void>(std::move(timeout_)));
         b_.retire(shared_from_this());
         if (done)
             done(error);

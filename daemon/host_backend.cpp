@@ -291,9 +291,9 @@ private:
             return launch();
         }
         log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
-        auto self = shared_from_this();
+        // Only `this`: initdb_ is a member, and the backend keeps this start alive until it finishes.
         initdb_ = std::make_unique<ClusterInit>(b_.loop(), c_.postgresql_bindir, p_.data_tmp, p_.data, p_.initdb_log,
-                                                account_, [this, self](const std::string& error) {
+                                                account_, [this](const std::string& error) {
                                                     if (finished())
                                                         return;
                                                     if (!error.empty())
