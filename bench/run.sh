@@ -38,23 +38,27 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-build=$(cd "${build:?usage: run.sh [--smoke] [--runs N] [--calls N] [--idle S] [--results FILE] BUILDDIR}" && pwd) || exit 2
-verdict_name=bench; out_file=$build/bench-results.txt
-if [ "$smoke" = 1 ]; then verdict_name=bench_smoke; out_file=$build/bench-smoke.txt; fi
+verdict_name=bench; [ "$smoke" = 1 ] && verdict_name=bench_smoke
 testhost="$here/../tests/testhost.sh"
 H() { bash "$testhost" exec "$@"; }
 
-passed=0
+passed=0 booted=0
 finish() {
-    bash "$testhost" shutdown >/dev/null 2>&1
+    [ "$booted" = 1 ] && bash "$testhost" shutdown >/dev/null 2>&1
     if [ -n "$results" ]; then
         if [ "$passed" = 1 ]; then echo "pass $verdict_name" >>"$results"; else echo "fail $verdict_name" >>"$results"; fi
     fi
 }
 trap finish EXIT
 die() { echo "bench: $*" >&2; exit 1; }
+build=$(cd "${build:?usage: run.sh [--smoke] [--runs N] [--calls N] [--idle S] [--results FILE] BUILDDIR}" && pwd) || die "no build directory"
+out_file=$build/bench-results.txt; [ "$smoke" = 1 ] && out_file=$build/bench-smoke.txt
 
+# What is measured is what the tree holds now.
+ninja -C "$build" >/dev/null || die "the build failed"
+commit=$(git -C "$here/.." describe --always --dirty 2>/dev/null || echo '?')
 [ -x "$build/bench/dbus_latency" ] || die "$build/bench/dbus_latency was not built (meson -Dtests=true)"
+booted=1
 PGNSPAWN_TESTHOST_ETC="$here/etc" bash "$testhost" boot "$build" >/dev/null || die "the test host did not boot"
 H sh -c 'cat > /usr/local/bin/dbus_latency && chmod 755 /usr/local/bin/dbus_latency' <"$build/bench/dbus_latency" ||
     die "cannot copy dbus_latency into the host"
@@ -151,7 +155,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 row() { printf '| %-27s | %8s ms | %8s ms | %5s |\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 yes_no() { if awk "BEGIN {exit !($1)}"; then echo met; else echo "NOT met"; fi; }
 m_cold=$(med "${cold[@]}") m_warm=$(med "${warm[@]}") m_bwarm=$(med "${bwarm[@]}") m_ga99=$(med "${ga99[@]}")
-commit=$(git -C "$here/.." describe --always --dirty 2>/dev/null || echo '?')
 {
     echo "pgnspawn $commit, PostgreSQL $(basename "$(dirname "$bin")"), $runs run(s), medians, $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores"
     echo
