@@ -125,9 +125,16 @@ int main(int argc, char** argv) {
     }
     if (options->check_config) {
         std::printf("%s: OK, %zu instance(s)", options->config.c_str(), config.instances.size());
-        for (const auto& i : config.instances)
-            std::printf("%s %s (PostgreSQL %s, %s:%u)", &i == &config.instances.front() ? ":" : ",", i.name.c_str(),
-                        i.postgresql_version.c_str(), i.listen_address.c_str(), i.port);
+        for (const auto& i : config.instances) {
+            std::string where;
+            if (i.image == ImageKind::Host)
+                where = fmt::format("PostgreSQL {}, {}:{}", i.postgresql_version, i.listen_address, i.port);
+            else if (i.network == NetworkMode::Private)
+                where = fmt::format("{} image, private network, port {}", to_string(i.image), i.port);
+            else
+                where = fmt::format("{} image, {}:{}", to_string(i.image), i.listen_address, i.port);
+            std::printf("%s %s (%s)", &i == &config.instances.front() ? ":" : ",", i.name.c_str(), where.c_str());
+        }
         std::printf("\n");
         return 0;
     }

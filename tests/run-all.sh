@@ -44,6 +44,8 @@ stage "$build" ""
 checks=$build/checks-results.txt
 : >"$checks"
 bash tests/nix/check.sh "$checks" || true
+bash tests/docs/check.sh "$checks" || true
+bash bench/run.sh --smoke --results "$checks" "$build" || true
 t_plain=$(date +%s)
 stage "$sanitized" tests/e2e/sanitizers \
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined

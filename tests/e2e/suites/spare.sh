@@ -17,7 +17,7 @@ t_first_start_takes_spare_cluster() {
     H test -f /var/lib/pgnspawn/.spare-15/PG_VERSION || fail "no /var/lib/pgnspawn/.spare-15"
     expect_eq "$(H stat -c '%U %a' /var/lib/pgnspawn/.spare-15)" "postgres 700" "spare owner and mode" || return 1
     ready_before=$(H journalctl -u pgnspawnd -o cat --no-pager | grep -c "A spare PostgreSQL 15 cluster is ready")
-    took_before=$(H journalctl -u pgnspawnd -o cat --no-pager | grep -c "Took the spare PostgreSQL 15 cluster")
+    took_before=$(H journalctl -u pgnspawnd -o cat --no-pager | grep -c "Took the spare PostgreSQL 15 cluster for instance second")
     call Stop s second >/dev/null
     H rm -rf /var/lib/pgnspawn/second
     t0=$(now_ms); call Start s second >/dev/null || fail "first Start of second failed"; t1=$(now_ms)
