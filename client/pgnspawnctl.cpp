@@ -349,6 +349,8 @@ public:
 
     /// States seen since the last call, oldest first.
     std::vector<std::string> takeStates() { return std::exchange(states_, {}); }
+    /// States and the phases of a start (the Phase property) as they came, for progress.
+    std::vector<std::string> takeProgress() { return std::exchange(progress_, {}); }
     bool pending() const { return !states_.empty() || removed || daemonRestarted; }
 
     bool removed = false;
@@ -362,12 +364,22 @@ private:
         std::vector<std::string> invalidated;
         message >> interface >> changed >> invalidated;
         const auto it = changed.find("State");
-        if (it != changed.end() && it->second.containsValueOfType<std::string>())
+        if (it != changed.end() && it->second.containsValueOfType<std::string>()) {
             states_.push_back(it->second.get<std::string>());
+            progress_.push_back(states_.back());
+        }
+        // "ready" says no more than the state "running" that comes with it.
+        const auto phase = changed.find("Phase");
+        if (phase != changed.end() && phase->second.containsValueOfType<std::string>()) {
+            const auto value = phase->second.get<std::string>();
+            if (!value.empty() && value != "ready")
+                progress_.push_back(value);
+        }
     }
 
     std::string name_;
     std::vector<std::string> states_;
+    std::vector<std::string> progress_;
     sdbus::Slot changed_, removed_, owner_;
 };
 
@@ -442,8 +454,8 @@ int cmdStart(sdbus::IConnection& bus, Args args, const Options&)
         });
     });
     dispatchUntil(bus, [&] {
-        for (const auto& state : watch.takeStates())
-            progress.state(state);
+        for (const auto& step : watch.takeProgress())
+            progress.state(step);
         return answered;
     }, kForever);
     if (failure)

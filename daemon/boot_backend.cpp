@@ -72,8 +72,8 @@ bool pg_connect_error_is_transient(const std::string& error) {
 
 class BootBackend::StartOperation : public ContainerStart {
 public:
-    StartOperation(BootBackend& backend, const InstanceConfig& config, Done done)
-        : ContainerStart(backend, config, std::move(done)), boot_(backend) {}
+    StartOperation(BootBackend& backend, const InstanceConfig& config, Done done, Progress progress)
+        : ContainerStart(backend, config, std::move(done), std::move(progress)), boot_(backend) {}
 
 private:
     void begin() override {
@@ -99,6 +99,7 @@ private:
     /// Type=notify with --notify-ready=yes: the start job is done once the guest has booted.
     void on_unit_started() override {
         log_info(fmt::format("The guest of instance {} has booted.", c_.name), c_.name, unit_name(c_.name));
+        phase("connecting");
         find_address();
     }
 
@@ -175,8 +176,8 @@ BootBackend::BootBackend(EventLoop& loop, SystemdClient& systemd, BackendSetting
 
 BootBackend::~BootBackend() = default;
 
-void BootBackend::start(const InstanceConfig& config, Done done) {
-    run_start(std::make_shared<StartOperation>(*this, config, std::move(done)));
+void BootBackend::start_reporting(const InstanceConfig& config, Done done, Progress progress) {
+    run_start(std::make_shared<StartOperation>(*this, config, std::move(done), std::move(progress)));
 }
 
 void BootBackend::stop(const InstanceConfig& config, Done done) {

@@ -137,18 +137,21 @@ void ContainerBackend::run_start(std::shared_ptr<ContainerStart> start) {
 
 // ---------------------------------------------------------------------------------------
 
-ContainerStart::ContainerStart(ContainerBackend& backend, const InstanceConfig& config, Backend::Done done)
-    : b_(backend), c_(config), done_(std::move(done)) {}
+ContainerStart::ContainerStart(ContainerBackend& backend, const InstanceConfig& config, Backend::Done done,
+                               Backend::Progress progress)
+    : b_(backend), c_(config), done_(std::move(done)), progress_(std::move(progress)) {}
 
 ContainerStart::~ContainerStart() = default;
 
 void ContainerStart::run() {
     started_realtime_ = realtime_usec();
     timeout_ = b_.loop().add_timer(b_.settings().start_timeout, [this] { fail(timeout_message()); });
+    phase("creating");
     begin();
 }
 
 void ContainerStart::launch() {
+    phase("starting");
     auto self = shared_from_this();
     b_.clear_leftovers(c_, [this, self](const std::string& error) {
         if (finished_)

@@ -40,7 +40,8 @@ class ContainerBackend;
 /// what "ready" means once the unit is up (on_unit_started), then call finish("").
 class ContainerStart : public std::enable_shared_from_this<ContainerStart> {
 public:
-    ContainerStart(ContainerBackend& backend, const InstanceConfig& config, Backend::Done done);
+    ContainerStart(ContainerBackend& backend, const InstanceConfig& config, Backend::Done done,
+                   Backend::Progress progress = {});
     virtual ~ContainerStart();
     void run();
     const std::string& name() const { return c_.name; }
@@ -61,6 +62,11 @@ protected:
     void fail_with_log(const std::string& error);
     void fail(const std::string& error);
     void finish(const std::string& error);
+    /// Reports the phase this start has reached.
+    void phase(const char* name) {
+        if (progress_ && !finished_)
+            progress_(name);
+    }
     bool finished() const { return finished_; }
     bool container_started() const { return container_started_; }
 
@@ -72,6 +78,7 @@ private:
     void start_unit();
 
     Backend::Done done_;
+    Backend::Progress progress_;
     bool container_started_ = false;
     bool seen_up_ = false;
     bool finished_ = false;

@@ -254,8 +254,8 @@ private:
 
 class HostBackend::StartOperation : public ContainerStart {
 public:
-    StartOperation(HostBackend& backend, const InstanceConfig& config, Done done)
-        : ContainerStart(backend, config, std::move(done)), p_(config) {}
+    StartOperation(HostBackend& backend, const InstanceConfig& config, Done done, Progress progress)
+        : ContainerStart(backend, config, std::move(done), std::move(progress)), p_(config) {}
 
 private:
     void begin() override {
@@ -291,6 +291,7 @@ private:
             return launch();
         }
         log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
+        phase("initdb");
         // Only `this`: initdb_ is a member, and the backend keeps this start alive until it finishes.
         initdb_ = std::make_unique<ClusterInit>(b_.loop(), c_.postgresql_bindir, p_.data_tmp, p_.data, p_.initdb_log,
                                                 account_, [this](const std::string& error) {
@@ -324,6 +325,7 @@ private:
             return;
         provisioning_ = true;
         ready_watch_.reset();
+        phase("provisioning");
         provision();
     }
 
@@ -424,11 +426,14 @@ HostBackend::HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSetting
 
 HostBackend::~HostBackend() = default;
 
-void HostBackend::start(const InstanceConfig& config, Done done) {
-    run_start(std::make_shared<StartOperation>(*this, config, [this, config, done](const std::string& error) {
-        done(error);  // the caller first; the spare is for the next first start
-        make_spare(config);
-    }));
+void HostBackend::start_reporting(const InstanceConfig& config, Done done, Progress progress) {
+    run_start(std::make_shared<StartOperation>(
+        *this, config,
+        [this, config, done](const std::string& error) {
+            done(error);  // the caller first; the spare is for the next first start
+            make_spare(config);
+        },
+        std::move(progress)));
 }
 
 void HostBackend::make_spare(const InstanceConfig& config) {

@@ -20,6 +20,14 @@ void Instance::set_state(State next) {
         listener_(*this);
 }
 
+void Instance::set_phase(const char* phase) {
+    if (phase_ == phase)
+        return;
+    phase_ = phase;
+    if (listener_)
+        listener_(*this);
+}
+
 void Instance::start(Done done) { request(Kind::Start, std::move(done)); }
 
 void Instance::stop(Done done) { request(Kind::Stop, std::move(done)); }
@@ -45,11 +53,15 @@ void Instance::begin(Kind kind) {
     last_error_.clear();
     const auto unit = unit_name(config_.name);
     if (kind == Kind::Start) {
+        phase_.clear();
         set_state(State::Starting);
         log_info(fmt::format("Starting instance {}.", config_.name), config_.name, unit);
-        backend_.start(config_, [this](const std::string& error) { on_finished(Kind::Start, error); });
+        backend_.start_reporting(
+            config_, [this](const std::string& error) { on_finished(Kind::Start, error); },
+            [this](const char* phase) { set_phase(phase); });
     } else {
         backend_.unwatch(config_);
+        phase_.clear();
         set_state(State::Stopping);
         log_info(fmt::format("Stopping instance {}.", config_.name), config_.name, unit);
         backend_.stop(config_, [this](const std::string& error) { on_finished(Kind::Stop, error); });
@@ -64,6 +76,7 @@ void Instance::on_finished(Kind kind, const std::string& error) {
                   unit_name(config_.name));
         set_state(State::Failed);
     } else if (kind == Kind::Start) {
+        phase_ = "ready";
         set_state(State::Running);
         backend_.watch(config_, [this](const std::string& why) { on_exited(why); });
     } else {
@@ -118,6 +131,7 @@ void Instance::health(std::function<void(HealthResult)> done) {
 void Instance::adopt() {
     if (state_ == State::Stopped && backend_.is_running(config_)) {
         log_info(fmt::format("Adopting running instance {}.", config_.name), config_.name, unit_name(config_.name));
+        phase_ = "ready";
         set_state(State::Running);
         backend_.watch(config_, [this](const std::string& why) { on_exited(why); });
     }

@@ -42,6 +42,8 @@ public:
     State state() const { return state_; }
     const InstanceConfig& config() const { return config_; }
     const std::string& name() const { return config_.name; }
+    /// How far the current or last start has got ("" once stopped); see the Phase property.
+    const std::string& phase() const { return phase_; }
     /// Why the last start or stop failed, or why the container went away.
     const std::string& last_error() const { return last_error_; }
 
@@ -59,12 +61,14 @@ private:
     void run_next();
     void on_exited(const std::string& why);
     void set_state(State next);
+    void set_phase(const char* phase);
 
     InstanceConfig config_;
     Backend& backend_;
     Listener listener_;
     State state_ = State::Stopped;
     std::string last_error_;
+    std::string phase_;
     std::vector<Done> current_;   ///< callers served by the operation under way
     std::deque<Request> queue_;   ///< requests that wait for it to finish
 };

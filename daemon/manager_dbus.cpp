@@ -47,8 +47,11 @@ InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance
 
 InstanceObject::~InstanceObject() { unregisterAdaptor(); }
 
-void InstanceObject::state_changed() {
-    getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError"});
+void InstanceObject::state_changed(bool phase_only) {
+    if (phase_only)
+        getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"Phase"});
+    else
+        getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError", "Phase"});
 }
 
 void InstanceObject::rebind(const Instance& instance) {
@@ -58,6 +61,7 @@ void InstanceObject::rebind(const Instance& instance) {
 }
 
 std::string InstanceObject::Name() { return instance_->name(); }
+std::string InstanceObject::Phase() { return instance_->phase(); }
 std::string InstanceObject::State() { return std::string(to_string(instance_->state())); }
 uint16_t InstanceObject::Port() { return instance_->config().port; }
 std::string InstanceObject::Database() { return instance_->config().database; }
@@ -100,9 +104,15 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 }
 
 void ManagerObject::state_changed(const Instance& instance) {
+    // The listener also runs when only the phase of a start moved on: StateChanged is for
+    // real state changes only.
+    auto& last = announced_states_[instance.name()];
+    const bool phase_only = last == instance.state();
+    last = instance.state();
     if (auto it = objects_.find(instance.name()); it != objects_.end())
-        it->second->state_changed();
-    emitStateChanged(instance.name(), std::string(to_string(instance.state())));
+        it->second->state_changed(phase_only);
+    if (!phase_only)
+        emitStateChanged(instance.name(), std::string(to_string(instance.state())));
 }
 
 void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {

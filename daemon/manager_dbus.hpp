@@ -23,8 +23,9 @@ public:
     InstanceObject(sdbus::IConnection& bus, const Instance& instance);
     ~InstanceObject();
 
-    /// Emits PropertiesChanged for everything that changes with the state.
-    void state_changed();
+    /// Emits PropertiesChanged for everything that changes with the state (or, when only
+    /// the phase of a start moved on, for Phase alone).
+    void state_changed(bool phase_only = false);
     /// A reload replaced the instance (same name, new settings): serve that one now and
     /// emit PropertiesChanged for everything the settings decide.
     void rebind(const Instance& instance);
@@ -39,6 +40,7 @@ private:
     std::string Unit() override;
     std::string Machine() override;
     std::string LastError() override;
+    std::string Phase() override;
 
     const Instance* instance_;
 };
@@ -76,6 +78,7 @@ private:
     Manager& manager_;
     Authorizer& authorizer_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
+    std::map<std::string, State> announced_states_;  ///< last StateChanged sent, by instance name
 };
 
 }  // namespace pgnspawn
