@@ -67,6 +67,12 @@ public:
         record("start", config);
         pending_starts.push_back(std::move(done));
     }
+    /// The progress callback of the last start, to report phases with.
+    Progress progress;
+    void start_reporting(const InstanceConfig& config, Done done, Progress p) override {
+        progress = std::move(p);
+        start(config, std::move(done));
+    }
     void stop(const InstanceConfig& config, Done done) override {
         record("stop", config);
         pending_stops.push_back(std::move(done));
@@ -501,6 +507,29 @@ TEST_F(InstanceTest, QueuedStopAfterFailedStartCleansUp) {
     backend.finish_stop("");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_EQ(results, (std::vector<std::string>{"start:boom", "stop:"}));
+}
+
+TEST_F(InstanceTest, PhasesOfAStartAreKeptAndAnnouncedWithoutAStateChange) {
+    instance.start(waiter("a"));
+    ASSERT_TRUE(backend.progress);
+    EXPECT_EQ(instance.phase(), "");
+    backend.progress("creating");
+    backend.progress("initdb");
+    backend.progress("initdb");  // the same phase again is no change
+    EXPECT_EQ(instance.phase(), "initdb");
+    EXPECT_EQ(states, (std::vector<State>{State::Starting, State::Starting, State::Starting}));
+    backend.finish_start("");
+    EXPECT_EQ(instance.phase(), "ready");
+    instance.stop(waiter("b"));
+    EXPECT_EQ(instance.phase(), "");
+}
+
+TEST_F(InstanceTest, AFailedStartKeepsThePhaseItFailedIn) {
+    instance.start(waiter("a"));
+    backend.progress("provisioning");
+    backend.finish_start("cannot provision");
+    EXPECT_EQ(instance.state(), State::Failed);
+    EXPECT_EQ(instance.phase(), "provisioning");
 }
 
 }  // namespace
