@@ -112,17 +112,25 @@ def unit(build):
         f += 1; notes.append(f"{name}: did not run")
     return p, f, notes
 
-def e2e(build):
+def results(path):
+    """Counts the "pass NAME" / "fail NAME" lines of a results file; None when it is missing."""
     p = f = 0
-    notes = []
     try:
-        with open(f"{build}/e2e-results.txt") as fh:
+        with open(path) as fh:
             for line in fh:
                 verdict = line.split(" ", 1)[0]
                 p += verdict == "pass"
                 f += verdict == "fail"
     except FileNotFoundError:
+        return None
+    return p, f
+
+def e2e(build):
+    notes = []
+    counted = results(f"{build}/e2e-results.txt")
+    if counted is None:
         return 0, 1, ["no results"]
+    p, f = counted
     try:
         rc = int(open(f"{build}/e2e-rc").read())
     except (FileNotFoundError, ValueError):
@@ -132,16 +140,8 @@ def e2e(build):
     return p, f, notes
 
 def checks(build):
-    p = f = 0
-    try:
-        with open(f"{build}/checks-results.txt") as fh:
-            for line in fh:
-                verdict = line.split(" ", 1)[0]
-                p += verdict == "pass"
-                f += verdict == "fail"
-    except FileNotFoundError:
-        return 0, 1
-    return p, f
+    counted = results(f"{build}/checks-results.txt")
+    return (0, 1) if counted is None else counted
 
 cp, cf = checks(sys.argv[1])
 passed += cp

@@ -15,13 +15,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:?usage: check.sh RESULTS_FILE}
 failed=0
-verdict() {  # verdict NAME STATUS [WHY]
-    if [ "$2" -eq 0 ]; then
-        echo "ok - $1"; echo "pass $1" >>"$results"
-    else
-        echo "not ok - $1${3:+: $3}"; echo "fail $1" >>"$results"; failed=1
-    fi
-}
+# shellcheck source=../lib/verdict.sh
+source tests/lib/verdict.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # 1. The committed reference is the generator's output.

@@ -23,13 +23,8 @@ if [ "${1:-}" = --update ]; then
 fi
 results=${1:?usage: check.sh RESULTS_FILE | --update}
 failed=0
-verdict() {  # verdict NAME STATUS [WHY]
-    if [ "$2" -eq 0 ]; then
-        echo "ok - $1"; echo "pass $1" >>"$results"
-    else
-        echo "not ok - $1${3:+: $3}"; echo "fail $1" >>"$results"; failed=1
-    fi
-}
+# shellcheck source=../lib/verdict.sh
+source tests/lib/verdict.sh
 
 if ! command -v nix-instantiate >/dev/null; then
     verdict nix_tools 1 "nix-instantiate not found (apt-get install nix-bin; tests/deps.sh lists it)"
