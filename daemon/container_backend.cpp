@@ -180,9 +180,13 @@ void ContainerStart::launch() {
 void ContainerStart::start_unit() {
     const auto unit = unit_name(c_.name);
     b_.systemd().reset_failed_unit(unit);
-    TransientService service{unit,
-                             fmt::format("pgnspawn PostgreSQL instance {} ({} image)", c_.name, to_string(c_.image)),
-                             argv(), machine_name(c_.name), b_.settings().stop_timeout_usec};
+    TransientService service;
+    service.unit = unit;
+    service.description = fmt::format("pgnspawn PostgreSQL instance {} ({} image)", c_.name, to_string(c_.image));
+    service.argv = argv();
+    service.syslog_identifier = machine_name(c_.name);
+    service.timeout_stop_usec = b_.settings().stop_timeout_usec;
+    configure_unit(service);
     auto self = shared_from_this();
     b_.systemd().start_transient_service(service, [this, self](const std::string& error, bool unit_exists) {
         if (finished_)

@@ -50,6 +50,8 @@ protected:
     /// Everything before the container: calls launch() when done, or fail().
     virtual void begin() = 0;
     virtual std::vector<std::string> argv() const = 0;
+    /// Settings of the transient unit beyond the command line (environment, filters).
+    virtual void configure_unit(TransientService&) const {}
     /// Checks and watches set up right before the unit starts; an error ends the start.
     virtual std::string before_unit_start() { return {}; }
     /// The unit's start job is done (for a booted image: the guest has booted).

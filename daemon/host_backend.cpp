@@ -278,11 +278,19 @@ private:
 
     std::vector<std::string> argv() const override { return nspawn_argv(c_, b_.settings().nspawn_binary); }
 
+    void configure_unit(TransientService& service) const override {
+        auto confinement = host_syscall_confinement();
+        service.environment = std::move(confinement.environment);
+        service.denied_syscalls = std::move(confinement.denied);
+        service.syscall_architectures = std::move(confinement.architectures);
+    }
+
     /// A spare cluster is taken when there is one (a rename: instant and atomic);
     /// otherwise initdb runs now. Either way, a new spare is made once this start is over.
     void create_cluster() {
         std::error_code ec;
         const auto spare = spare_cluster_dir(c_);
+        fresh_cluster_ = true;
         if (fs::exists(spare / "PG_VERSION", ec) && rename(spare.c_str(), p_.data.c_str()) == 0) {
             fsync_dir(p_.state);
             fsync_dir(spare.parent_path());
@@ -325,8 +333,12 @@ private:
             return;
         provisioning_ = true;
         ready_watch_.reset();
-        phase("provisioning");
-        provision();
+        if (fresh_cluster_) {
+            phase("provisioning");
+            return provision();
+        }
+        phase("connecting");
+        verify_as_user(true);
     }
 
     /// What NixOS's ensureUsers/ensureDatabases do: the role with its password and the
@@ -375,7 +387,7 @@ private:
             if (!rows.empty() && !rows[0].empty() && rows[0][0] == "0")
                 create_database();
             else
-                verify_as_user();
+                verify_as_user(false);
         });
     }
 
@@ -391,29 +403,45 @@ private:
         pg_->query(sql, [this](const std::string& error, PgRows) {
             if (!error.empty())
                 return fail(fmt::format("cannot create database \"{}\": {}", c_.database, error));
-            verify_as_user();
+            verify_as_user(false);
         });
     }
 
-    /// The promise of Start: a real round trip, as the configured user, over TCP.
-    void verify_as_user() {
+    /// The promise of Start: a real round trip, as the configured user, over TCP. On a
+    /// cluster provisioned by an earlier start it comes first (provision_on_failure): when
+    /// it works, the role, its password and the database are as configured and nothing is
+    /// written; when it does not (the password was changed in the configuration or in the
+    /// database, the role or database is gone), the role and database are provisioned and
+    /// the round trip made again.
+    void verify_as_user(bool provision_on_failure) {
         pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
         pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"),
-                     [this](const std::string& error) {
+                     [this, provision_on_failure](const std::string& error) {
                          if (!error.empty())
-                             return fail(fmt::format("cannot connect as \"{}\": {}", c_.user, error));
-                         pg_->query("SELECT 1", [this](const std::string& error2, PgRows) {
+                             return failed_as_user(fmt::format("cannot connect as \"{}\": {}", c_.user, error),
+                                                   provision_on_failure);
+                         pg_->query("SELECT 1", [this, provision_on_failure](const std::string& error2, PgRows) {
                              if (!error2.empty())
-                                 return fail(fmt::format("SELECT 1 as \"{}\" failed: {}", c_.user, error2));
+                                 return failed_as_user(fmt::format("SELECT 1 as \"{}\" failed: {}", c_.user, error2),
+                                                       provision_on_failure);
                              finish("");
                          });
                      });
+    }
+
+    void failed_as_user(const std::string& error, bool provision_now) {
+        if (!provision_now)
+            return fail(error);
+        log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, error), c_.name);
+        phase("provisioning");
+        provision();
     }
 
     InstancePaths p_;
     PostgresAccount account_{};
     long long not_before_epoch_ = 0;
     bool provisioning_ = false;
+    bool fresh_cluster_ = false;  ///< created (or taken from the spare) by this start
     std::unique_ptr<ClusterInit> initdb_;
     EventSource ready_watch_;
     std::unique_ptr<PgConnection> pg_;

@@ -55,6 +55,15 @@ std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string&
     };
 }
 
+SyscallConfinement host_syscall_confinement() {
+    return {
+        {"SYSTEMD_SECCOMP=0"},
+        {"@clock", "@cpu-emulation", "@debug", "@module", "@obsolete", "@raw-io", "@reboot", "@swap", "add_key",
+         "keyctl", "request_key", "bpf", "userfaultfd"},
+        {"native"},
+    };
+}
+
 std::filesystem::path boot_root(const InstanceConfig& c) {
     return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
 }

@@ -7,6 +7,7 @@
 #include <systemd/sd-journal.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -104,6 +105,16 @@ void SystemdClient::start_transient_service(const TransientService& service,
         {"SyslogIdentifier", sdbus::Variant(service.syslog_identifier)},
         {"TimeoutStopUSec", sdbus::Variant(service.timeout_stop_usec)},
     };
+    if (!service.environment.empty())
+        props.push_back({"Environment", sdbus::Variant(service.environment)});
+    if (!service.syscall_architectures.empty())
+        props.push_back({"SystemCallArchitectures", sdbus::Variant(service.syscall_architectures)});
+    if (!service.denied_syscalls.empty()) {
+        // (bas): false = a deny list.
+        props.push_back({"SystemCallFilter",
+                         sdbus::Variant(sdbus::Struct<bool, std::vector<std::string>>{false, service.denied_syscalls})});
+        props.push_back({"SystemCallErrorNumber", sdbus::Variant(int32_t{EPERM})});
+    }
     const std::string unit = service.unit;
     manager_->callMethodAsync("StartTransientUnit")
         .onInterface(kManagerIface)

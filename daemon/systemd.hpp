@@ -23,6 +23,13 @@ struct TransientService {
     std::vector<std::string> argv;
     std::string syslog_identifier;
     uint64_t timeout_stop_usec = 0;
+    /// NAME=VALUE pairs added to the environment of the service's processes.
+    std::vector<std::string> environment;
+    /// A system call filter applied by systemd before ExecStart, for every process of the
+    /// unit: these calls fail with EPERM, and only these architectures' calls are allowed.
+    /// Both empty: no filter.
+    std::vector<std::string> denied_syscalls;
+    std::vector<std::string> syscall_architectures;
 };
 
 class SystemdClient {

@@ -197,6 +197,27 @@ TEST_F(LayoutTest, SpareClusterIsPerVersionBesideTheInstances) {
     EXPECT_EQ(argv.at(index_of(argv, "--pgdata") + 1), "/var/lib/pgnspawn/.spare-15.new");
 }
 
+// --- the host image's system call filter (issue 5: warm start) ----------------------------
+
+TEST(HostSyscallConfinement, NspawnsOwnFilterIsReplacedNotDropped) {
+    const auto c = host_syscall_confinement();
+    EXPECT_THAT(c.environment, Contains("SYSTEMD_SECCOMP=0"));
+    EXPECT_EQ(c.architectures, std::vector<std::string>{"native"});
+    // What an unprivileged PostgreSQL could still call without nspawn's filter.
+    for (const char* call : {"keyctl", "add_key", "request_key", "bpf", "userfaultfd", "@debug", "@obsolete",
+                             "@cpu-emulation", "@module", "@raw-io", "@reboot", "@swap", "@clock"})
+        EXPECT_THAT(c.denied, Contains(call)) << call;
+}
+
+TEST(HostSyscallConfinement, LeavesNspawnWhatItNeedsToBuildTheContainer) {
+    // The filter covers nspawn too (systemd applies it before ExecStart).
+    const auto c = host_syscall_confinement();
+    for (const char* call : {"@mount", "mount", "umount2", "pivot_root", "@process", "clone", "clone3", "unshare",
+                             "setns", "@privileged", "@system-service", "chroot", "setresuid", "@setuid", "@file-system",
+                             "@network-io", "@signal", "@ipc"})
+        EXPECT_THAT(c.denied, Not(Contains(call))) << call;
+}
+
 // --- booted images (issue 4) -------------------------------------------------------------
 
 InstanceConfig booted(const std::string& image_lines) {

@@ -53,4 +53,32 @@ t_service_hardened() {
         echo "CapBnd 0xcb, NoNewPrivs 1, seccomp on, OS read-only, state 0711"
 }
 
-suite_tests+=(service_hardened)
+# The host image's container runs under the system call filter systemd applies to its
+# unit (instead of nspawn's slower generic one): calls an unprivileged process could
+# otherwise make are refused inside the container, while the same calls are not refused
+# by the test host itself, so the filter is what refuses them.
+hardening_probe='for ([keyctl => 250, 0, -1, 0, 0, 0], [perf_event_open => 298, 0, 0, 0, -1, 0], [add_key => 248, 0, 0, 0, 0, 0]) { my ($n, $nr, @a) = @$_; my $r = syscall($nr, @a); print "$n:", ($r < 0 && $!{EPERM} ? "refused" : "not-refused"), " " }'
+
+t_container_syscall_filter() {
+    local show leader outside inside
+    call Start s helloworld >/dev/null || fail "Start failed" || return 1
+    show=$(H systemctl show pgnspawn-helloworld.service -p Environment,SystemCallArchitectures,SystemCallErrorNumber,SystemCallFilter)
+    expect_match "$show" '^Environment=SYSTEMD_SECCOMP=0$' && expect_match "$show" '^SystemCallArchitectures=native$' &&
+        expect_match "$show" '^SystemCallErrorNumber=1$' && expect_match "$show" '^SystemCallFilter=~.* keyctl .*perf_event_open' || return 1
+    leader=$(H machinectl show pgnspawn-helloworld -p Leader --value)
+    expect_match "$(H cat "/proc/$leader/status")" $'Seccomp:\t2' || return 1
+    expect_match "$(H cat "/proc/$leader/cmdline" | tr '\0' ' ')" '/postgres ' || return 1
+    outside=$(H runuser -u postgres -- perl -e "$hardening_probe")
+    # Inside: PostgreSQL runs the probe itself (COPY FROM PROGRAM, as the superuser over the socket).
+    inside=$(H psql -h /var/lib/pgnspawn/helloworld/run -p 5433 -U postgres -d postgres -XAtq 2>&1 <<SQL
+CREATE TEMP TABLE probe(line text);
+COPY probe FROM PROGRAM \$probe\$perl -e '$hardening_probe'\$probe\$;
+SELECT line FROM probe;
+SQL
+)
+    expect_eq "$outside" "keyctl:not-refused perf_event_open:not-refused add_key:not-refused " "outside the container" &&
+        expect_eq "$inside" "keyctl:refused perf_event_open:refused add_key:refused " "inside the container" &&
+        echo "inside: $inside"
+}
+
+suite_tests+=(service_hardened container_syscall_filter)
