@@ -23,6 +23,9 @@ struct BackendSettings {
     std::chrono::milliseconds query_timeout{10'000};
     std::chrono::milliseconds health_timeout{5'000};
     uint64_t stop_timeout_usec = 300'000'000;  ///< before systemd resorts to SIGKILL
+    /// How long after the last start a missing spare cluster is made: background initdb
+    /// must not compete with a start or stop that follows (a first start, then a restart).
+    std::chrono::milliseconds spare_delay{3'000};
 };
 
 /// How the configured user connects to `host`, as any client of the instance would.
@@ -115,6 +118,8 @@ public:
     void clear_leftovers(const InstanceConfig& config, std::function<void(const std::string& error)> done);
     /// Runs a start; it is kept alive until it has finished.
     void run_start(std::shared_ptr<ContainerStart> start);
+    /// Whether a start is in progress.
+    bool starting() const { return !starts_.empty(); }
 
 private:
     friend class ContainerStart;

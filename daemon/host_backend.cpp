@@ -459,9 +459,30 @@ void HostBackend::start_reporting(const InstanceConfig& config, Done done, Progr
         *this, config,
         [this, config, done](const std::string& error) {
             done(error);  // the caller first; the spare is for the next first start
-            make_spare(config);
+            want_spare(config);
         },
         std::move(progress)));
+}
+
+void HostBackend::want_spare(const InstanceConfig& config) {
+    std::error_code ec;
+    if (spare_jobs_.count(config.postgresql_version) || fs::exists(spare_cluster_dir(config) / "PG_VERSION", ec)) {
+        if (spares_wanted_.empty())
+            return;  // nothing to do: no timer, no wake-up
+    } else {
+        spares_wanted_.insert_or_assign(config.postgresql_version, config);
+    }
+    // (Re)armed by every start: the spare waits for a quiet moment.
+    spare_timer_ = loop().add_timer(settings().spare_delay, [this] { make_wanted_spares(); });
+}
+
+void HostBackend::make_wanted_spares() {
+    if (starting())
+        return;  // that start re-arms the timer when it finishes
+    auto wanted = std::move(spares_wanted_);
+    spares_wanted_.clear();
+    for (const auto& [version, config] : wanted)
+        make_spare(config);
 }
 
 void HostBackend::make_spare(const InstanceConfig& config) {

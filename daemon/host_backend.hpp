@@ -25,11 +25,18 @@ public:
 private:
     class StartOperation;
 
+    /// After a start: a spare cluster of the instance's version is wanted unless there is
+    /// one already; it is made once no start has finished for settings().spare_delay and
+    /// none is in progress.
+    void want_spare(const InstanceConfig& config);
+    void make_wanted_spares();
     /// Initialises a spare cluster of the instance's version in the background, unless
     /// there is one already or one is being made.
     void make_spare(const InstanceConfig& config);
 
+    std::map<std::string, InstanceConfig> spares_wanted_;             ///< by PostgreSQL version
     std::map<std::string, std::shared_ptr<ClusterInit>> spare_jobs_;  ///< by PostgreSQL version
+    EventSource spare_timer_;
 };
 
 /// Whether postmaster.pid says a postmaster started at or after `not_before_epoch` is
