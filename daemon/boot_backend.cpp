@@ -128,22 +128,21 @@ private:
     /// The promise of Start: a real round trip, as the configured user, over TCP.
     void connect() {
         pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
-        pg_->connect(user_connection_params(c_, address_, "pgnspawnd"), [this](const std::string& error) {
-            if (!error.empty()) {
-                if (!pg_connect_error_is_transient(error))
-                    return fail(fmt::format("cannot connect to {}:{} as \"{}\": {}. The guest must run PostgreSQL on "
-                                            "port {} with the role \"{}\" (the configured password, scram-sha-256) "
-                                            "and the database \"{}\"",
-                                            address_, c_.port, c_.user, error, c_.port, c_.user, c_.database));
-                last_attempt_ = error;
-                return retry([this] { connect(); });
-            }
-            pg_->query("SELECT 1", [this](const std::string& error2, PgRows) {
-                if (!error2.empty())
-                    return fail(fmt::format("SELECT 1 as \"{}\" failed: {}", c_.user, error2));
-                succeed();
-            });
-        });
+        pg_->round_trip(user_connection_params(c_, address_, "pgnspawnd"),
+                        [this](const std::string& error, PgConnection::Stage stage) {
+                            if (error.empty())
+                                return succeed();
+                            if (stage == PgConnection::Stage::Query)
+                                return fail(as_user_failure(c_, error, stage));
+                            if (!pg_connect_error_is_transient(error))
+                                return fail(fmt::format(
+                                    "cannot connect to {}:{} as \"{}\": {}. The guest must run PostgreSQL on port "
+                                    "{} with the role \"{}\" (the configured password, scram-sha-256) and the "
+                                    "database \"{}\"",
+                                    address_, c_.port, c_.user, error, c_.port, c_.user, c_.database));
+                            last_attempt_ = error;
+                            retry([this] { connect(); });
+                        });
     }
 
     /// Waits (on the loop, never blocking) before trying again: 50 ms, doubling to 1 s.

@@ -15,6 +15,11 @@ uint64_t realtime_usec() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
 }
 
+std::string as_user_failure(const InstanceConfig& c, const std::string& error, PgConnection::Stage stage) {
+    return stage == PgConnection::Stage::Connect ? fmt::format("cannot connect as \"{}\": {}", c.user, error)
+                                                 : fmt::format("SELECT 1 as \"{}\" failed: {}", c.user, error);
+}
+
 PgParams user_connection_params(const InstanceConfig& c, const std::string& host, const char* application_name) {
     return {{"host", host},
             {"port", std::to_string(c.port)},
@@ -254,18 +259,14 @@ void ContainerBackend::health(const InstanceConfig& config, std::function<void(H
         retire(conn);
         done(r);
     };
-    conn->connect(user_connection_params(config, host, "pgnspawnd-health"),
-                  [conn = conn.get(), finish](const std::string& error) {
-                      if (!error.empty())
-                          return finish(false, fmt::format("cannot connect: {}", error));
-                      conn->query("SELECT 1", [finish](const std::string& qerror, PgRows rows) {
-                          if (!qerror.empty())
-                              return finish(false, fmt::format("SELECT 1 failed: {}", qerror));
-                          if (rows.size() != 1 || rows[0].size() != 1 || rows[0][0] != "1")
-                              return finish(false, "SELECT 1 returned an unexpected result");
-                          finish(true, "SELECT 1 succeeded");
-                      });
-                  });
+    conn->round_trip(user_connection_params(config, host, "pgnspawnd-health"),
+                     [finish](const std::string& error, PgConnection::Stage stage) {
+                         if (error.empty())
+                             return finish(true, "SELECT 1 succeeded");
+                         finish(false, stage == PgConnection::Stage::Connect
+                                           ? fmt::format("cannot connect: {}", error)
+                                           : fmt::format("SELECT 1 failed: {}", error));
+                     });
 }
 
 bool ContainerBackend::is_running(const InstanceConfig& config) {

@@ -30,6 +30,8 @@ struct BackendSettings {
 
 /// How the configured user connects to `host`, as any client of the instance would.
 PgParams user_connection_params(const InstanceConfig& c, const std::string& host, const char* application_name);
+/// A failed round trip as the configured user, as a sentence naming the user.
+std::string as_user_failure(const InstanceConfig& c, const std::string& error, PgConnection::Stage stage);
 
 /// Microseconds on CLOCK_REALTIME (journal timestamps).
 uint64_t realtime_usec();

@@ -415,18 +415,12 @@ private:
     /// the round trip made again.
     void verify_as_user(bool provision_on_failure) {
         pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
-        pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"),
-                     [this, provision_on_failure](const std::string& error) {
-                         if (!error.empty())
-                             return failed_as_user(fmt::format("cannot connect as \"{}\": {}", c_.user, error),
-                                                   provision_on_failure);
-                         pg_->query("SELECT 1", [this, provision_on_failure](const std::string& error2, PgRows) {
-                             if (!error2.empty())
-                                 return failed_as_user(fmt::format("SELECT 1 as \"{}\" failed: {}", c_.user, error2),
-                                                       provision_on_failure);
-                             finish("");
-                         });
-                     });
+        pg_->round_trip(user_connection_params(c_, c_.listen_address, "pgnspawnd"),
+                        [this, provision_on_failure](const std::string& error, PgConnection::Stage stage) {
+                            if (error.empty())
+                                return finish("");
+                            failed_as_user(as_user_failure(c_, error, stage), provision_on_failure);
+                        });
     }
 
     void failed_as_user(const std::string& error, bool provision_now) {

@@ -109,6 +109,20 @@ void PgConnection::connect_step() {
     }
 }
 
+void PgConnection::round_trip(const PgParams& params, RoundTripDone done) {
+    connect(params, [this, done](const std::string& error) {
+        if (!error.empty())
+            return done(error, Stage::Connect);
+        query("SELECT 1", [done](const std::string& error2, PgRows rows) {
+            if (!error2.empty())
+                return done(error2, Stage::Query);
+            if (rows.size() != 1 || rows[0].size() != 1 || rows[0][0] != "1")
+                return done("it returned an unexpected result", Stage::Query);
+            done("", Stage::Query);
+        });
+    });
+}
+
 void PgConnection::query(const std::string& sql, QueryDone done) {
     query_done_ = std::move(done);
     query_error_.clear();

@@ -29,9 +29,17 @@ public:
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;
 
+    /// Where a round trip failed.
+    enum class Stage { Connect, Query };
+    /// error is empty on success; stage says where it failed otherwise.
+    using RoundTripDone = std::function<void(const std::string& error, Stage stage)>;
+
     /// The callback may destroy this object.
     void connect(const PgParams& params, ConnectDone done);
     void query(const std::string& sql, QueryDone done);
+    /// What a client of the instance would do: connect, run SELECT 1, check that it
+    /// returned 1. The callback may destroy this object.
+    void round_trip(const PgParams& params, RoundTripDone done);
 
     PGconn* raw() const { return conn_; }
 

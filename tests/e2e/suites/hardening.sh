@@ -11,7 +11,7 @@ t_service_hardened() {
     local want
     for want in ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateDevices=yes NoNewPrivileges=yes \
                 ProtectKernelTunables=yes ProtectControlGroups=yes RestrictNamespaces=yes \
-                MemoryDenyWriteExecute=yes UMask=0077 StateDirectoryMode=0711 KillMode=process Restart=on-failure; do
+                MemoryDenyWriteExecute=yes UMask=0077 StateDirectoryMode=0711 KillMode=control-group Restart=on-failure; do
         expect_match "$show" "^$want\$" || return 1
     done
 

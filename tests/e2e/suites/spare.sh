@@ -32,4 +32,42 @@ t_first_start_takes_spare_cluster() {
     echo "first start from a spare: $((t1 - t0)) ms"
 }
 
-suite_tests+=(first_start_takes_spare_cluster)
+# The spare is made a moment after the last start, not during a restart that follows; and
+# if the daemon dies while its initdb runs, the initdb dies with it (KillMode=control-group)
+# instead of writing on into .spare-15.new while the next attempt starts over there.
+t_spare_initdb_dies_with_the_daemon() {
+    local i seen=0 pid_before pid_after ready_before t_start
+    ready_before=$(H journalctl -u pgnspawnd -o cat --no-pager | grep -c "A spare PostgreSQL 15 cluster is ready")
+    call Stop s helloworld >/dev/null || fail "Stop failed"
+    H rm -rf /var/lib/pgnspawn/.spare-15
+    t_start=$(now_ms)
+    call Start s helloworld >/dev/null || fail "Start failed"
+    # Not at once: the spare waits for a quiet moment after the start.
+    H pgrep -x initdb >/dev/null && fail "a spare initdb ran right after the start"
+    for i in $(seq 1 200); do
+        H pgrep -x initdb >/dev/null && { seen=1; break; }
+        sleep 0.05
+    done
+    [ "$seen" = 1 ] || fail "no spare initdb within 10 s of the start"
+    local waited=$(( $(now_ms) - t_start ))
+    pid_before=$(H systemctl show pgnspawnd -p MainPID --value)
+    H kill -9 "$pid_before" || fail "kill -9 failed"
+    for i in $(seq 1 100); do
+        pid_after=$(H systemctl show pgnspawnd -p MainPID --value)
+        [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] && [ "$(H systemctl is-active pgnspawnd)" = active ] && break
+        sleep 0.1
+    done
+    [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] || fail "the daemon was not restarted"
+    local left; left=$(H pgrep -a 'initdb|postgres' | grep -v -- '-D /var/lib/postgresql/data' | grep -v 'postgres: ')
+    expect_eq "$left" "" "initdb or its postgres left running after the daemon died" || return 1
+    expect_eq "$(H ls -d /var/lib/pgnspawn/.spare-15 2>/dev/null)" "" "a spare from the killed initdb" || return 1
+    # The instance was re-adopted; the next start (after a stop) makes a whole spare.
+    expect_eq "$(prop helloworld State)" 's "running"' || return 1
+    call Stop s helloworld >/dev/null && call Start s helloworld >/dev/null || fail "stop/start after the restart failed"
+    wait_journal_count "A spare PostgreSQL 15 cluster is ready" "$((ready_before + 1))" || fail "no spare after the restart"
+    H test -f /var/lib/pgnspawn/.spare-15/PG_VERSION || fail "the new spare is not there"
+    call Stop s helloworld >/dev/null
+    echo "spare initdb began ${waited} ms after the start"
+}
+
+suite_tests+=(first_start_takes_spare_cluster spare_initdb_dies_with_the_daemon)
