@@ -299,16 +299,12 @@ private:
             for (std::size_t j = 0; j < i; ++j) {
                 const auto& a = config.instances[i];
                 const auto& b = config.instances[j];
-                // Private-network instances each have a network namespace of their own.
-                const bool both_host = a.network == NetworkMode::Host && b.network == NetworkMode::Host;
-                if (a.host_port && a.host_port == b.host_port)
-                    fail((*instances[a.name].as_table())["host_port"].node()->source(),
-                         fmt::format("instance \"{}\" forwards host port {}, which instance \"{}\" already forwards",
-                                     a.name, a.host_port, b.name));
-                if (both_host && a.port == b.port && a.listen_address == b.listen_address)
-                    fail((*instances[a.name].as_table())["port"].node()->source(),
-                         fmt::format("instance \"{}\" uses port {} on {}, which instance \"{}\" already uses", a.name,
-                                     a.port, a.listen_address, b.name));
+                if (auto shared = shared_host_port(a, b); !shared.empty()) {
+                    const char* key = a.host_port && a.host_port == b.host_port ? "host_port" : "port";
+                    fail((*instances[a.name].as_table())[key].node()->source(),
+                         fmt::format("instance \"{}\" uses {}, which instance \"{}\" already uses", a.name, shared,
+                                     b.name));
+                }
             }
     }
 
@@ -317,6 +313,16 @@ private:
 };
 
 }  // namespace
+
+std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b) {
+    if (a.host_port && a.host_port == b.host_port)
+        return fmt::format("host port {}", a.host_port);
+    // Private-network instances each have a network namespace of their own.
+    if (a.network == NetworkMode::Host && b.network == NetworkMode::Host && a.port == b.port &&
+        a.listen_address == b.listen_address)
+        return fmt::format("port {} on {}", a.port, a.listen_address);
+    return {};
+}
 
 std::string newest_postgresql_version(const std::filesystem::path& libdir) {
     std::error_code ec;

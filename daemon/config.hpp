@@ -43,6 +43,11 @@ struct InstanceConfig {
     bool operator==(const InstanceConfig&) const = default;
 };
 
+/// What two instances would both take on the host, in words ("port 5433 on 127.0.0.1",
+/// "host port 15432"); empty when they can run side by side (a private network is a
+/// namespace of its own).
+std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b);
+
 /// Where the parser looks things up on this machine; tests point it elsewhere.
 struct ConfigEnvironment {
     std::filesystem::path state_root;         ///< default /var/lib/pgnspawn

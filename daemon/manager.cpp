@@ -48,6 +48,22 @@ Instance& Manager::lookup_startable(std::string_view name) {
         throw DomainError(error_name::NoSuchInstance,
                           fmt::format("instance {} was removed from {}; it is kept only until it stops",
                                       instance.name(), config_.source.string()));
+    // After a reload, an instance that is still running as it was configured before (one
+    // removed, or one whose settings changed) may hold a port the new file gives another.
+    for (const auto& other : instances_) {
+        if (other.get() == &instance || at_rest(*other))
+            continue;
+        if (auto shared = shared_host_port(instance.config(), other->config()); !shared.empty())
+            throw DomainError(
+                error_name::StartFailed,
+                fmt::format("instance {} cannot start: {} is still taken by instance {}, which {}; stop it first "
+                            "(pgnspawnctl stop {})",
+                            instance.name(), shared, other->name(),
+                            removal_pending(other->name())
+                                ? fmt::format("was removed from {} but is still running", config_.source.string())
+                                : std::string("is still running with its settings from before the reload"),
+                            other->name()));
+    }
     return instance;
 }
 

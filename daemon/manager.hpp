@@ -65,7 +65,8 @@ public:
     /// Finds instances that a reload removed but that are still running, so they can be stopped.
     Instance& lookup(std::string_view name);
     /// Like lookup(), but an instance removed from the configuration is NoSuchInstance:
-    /// it must not be started again.
+    /// it must not be started again; and an instance whose port is still held by another
+    /// one running as configured before a reload is StartFailed, naming that one.
     Instance& lookup_startable(std::string_view name);
     /// Configured instances in file order, then those waiting to be removed.
     const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }

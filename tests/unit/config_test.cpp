@@ -671,7 +671,7 @@ TEST_F(ConfigTest, PrivateNetworksMayShareAPortButNotAHostPort) {
     EXPECT_EQ(parse(two).instances.size(), 2u);
     const std::string err = error_of(two + "host_port = 15432\n");
     EXPECT_THAT(err, StartsWith("test.toml:12:13: "));
-    EXPECT_THAT(err, HasSubstr("forwards host port 15432"));
+    EXPECT_THAT(err, HasSubstr("instance \"db2\" uses host port 15432, which instance \"db\" already uses"));
 }
 
 }  // namespace

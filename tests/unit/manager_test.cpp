@@ -259,6 +259,32 @@ TEST_F(ManagerTest, DroppedRunningInstanceKeepsServingUntilItStops) {
     EXPECT_THAT(error_name_of([&] { manager.lookup("beta"); }), HasSubstr("NoSuchInstance"));
 }
 
+TEST_F(ManagerTest, NewInstanceCannotTakeThePortOfADroppedOneThatStillRuns) {
+    start("beta");
+    manager.reload(config_of({instance("alpha", 5433), instance("gamma", 5434)}));
+    EXPECT_THAT(error_name_of([&] { manager.lookup_startable("gamma"); }),
+                HasSubstr("StartFailed: instance gamma cannot start: port 5434 on 127.0.0.1 is still taken by "
+                          "instance beta, which was removed from /etc/pgnspawn/pgnspawn.toml but is still running; "
+                          "stop it first (pgnspawnctl stop beta)"));
+    EXPECT_NO_THROW(manager.lookup_startable("alpha")) << "other ports are not affected";
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    EXPECT_NO_THROW(manager.lookup_startable("gamma"));
+}
+
+TEST_F(ManagerTest, StoppedInstanceCannotTakeAPortStillHeldUnderOldSettings) {
+    start("beta");  // 5434
+    // alpha (stopped) moves to 5434 at once; beta's move to 5435 waits until it stops.
+    manager.reload(config_of({instance("alpha", 5434), instance("beta", 5435)}));
+    EXPECT_EQ(manager.lookup("alpha").config().port, 5434);
+    EXPECT_EQ(manager.lookup("beta").config().port, 5434);
+    EXPECT_THAT(error_name_of([&] { manager.lookup_startable("alpha"); }),
+                HasSubstr("StartFailed: instance alpha cannot start: port 5434 on 127.0.0.1 is still taken by "
+                          "instance beta, which is still running with its settings from before the reload"));
+    EXPECT_NO_THROW(manager.lookup_startable("beta")) << "Start of the running instance itself stays idempotent";
+}
+
 TEST_F(ManagerTest, DroppedInstanceThatFailsIsRemovedOnceTheContainerIsGone) {
     start("beta");
     manager.reload(config_of({instance("alpha", 5433)}));

@@ -76,6 +76,7 @@ COPY probe FROM PROGRAM \$probe\$perl -e '$hardening_probe'\$probe\$;
 SELECT line FROM probe;
 SQL
 )
+    call Stop s helloworld >/dev/null || fail "Stop failed"
     expect_eq "$outside" "keyctl:not-refused perf_event_open:not-refused add_key:not-refused " "outside the container" &&
         expect_eq "$inside" "keyctl:refused perf_event_open:refused add_key:refused " "inside the container" &&
         echo "inside: $inside"

@@ -38,6 +38,7 @@ t_polkit_group_member_may_manage() {
 t_polkit_stranger_denied() {
     polkit_users
     local out m
+    call Stop s helloworld >/dev/null || fail "Stop (as root) failed"
     for m in Start Stop GetConnectionUri; do
         out=$(user_send stranger "$m" string:helloworld)
         expect_match "$out" '^Error org.freedesktop.DBus.Error.AccessDenied: Access denied: org\.pgnspawn1\.(manage|read-credentials) ' ||

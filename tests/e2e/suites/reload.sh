@@ -128,6 +128,26 @@ t_reload_running_instance_stays_until_stopped() {
     H test ! -e /var/lib/pgnspawn/second/data/postmaster.pid || fail "second did not stop cleanly"
 }
 
+# A new instance given the port of a removed one that still runs is refused at Start,
+# naming the instance that holds the port, instead of "port in use by another process".
+t_reload_port_held_by_removed_instance() {
+    local out
+    call Start s third >/dev/null || fail "Start third failed"
+    { reload_third_toml | sed 's/^\[instances.third\]$/[instances.fourth]/'; } | reload_write
+    reload_now || return 1
+    reload_wait_list '"fourth"' || return 1
+    out=$(dsend Start string:fourth)
+    call Stop s third >/dev/null || fail "Stop third failed"
+    reload_wait_list ! '"third"' || return 1
+    call Start s fourth >/dev/null || fail "Start fourth after third stopped failed: $(dsend Start string:fourth)"
+    call Stop s fourth >/dev/null || fail "Stop fourth failed"
+    reload_third_toml | reload_write
+    reload_now || return 1
+    reload_wait_list '"third"' && reload_wait_list ! '"fourth"' || return 1
+    expect_match "$out" \
+        '^Error org.pgnspawn1.Error.StartFailed: instance fourth cannot start: port 5435 on 127.0.0.1 is still taken by instance third, which was removed from /etc/pgnspawn/pgnspawn.toml but is still running; stop it first \(pgnspawnctl stop third\)'
+}
+
 t_reload_broken_config_keeps_old() {
     local pid since before out
     pid=$(H systemctl show pgnspawnd -p MainPID --value)
@@ -173,4 +193,4 @@ t_reload_restore() {
 }
 
 suite_tests+=(reload_adds_and_removes reload_new_instance_serves reload_running_instance_stays_until_stopped
-    reload_broken_config_keeps_old reload_restore)
+    reload_port_held_by_removed_instance reload_broken_config_keeps_old reload_restore)
