@@ -1,12 +1,122 @@
 #include "pg.hpp"
 
 #include <fmt/format.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 namespace pgnspawn {
+
+/// One connect, handed to a worker: the worker owns nothing of the PgConnection; it sets
+/// `result` and writes to `efd`, which the loop watches. A job the loop has given up on
+/// (timed out, or its PgConnection gone) is `abandoned`: a worker skips it, and the
+/// connection it made anyway is closed with the job.
+struct PgConnection::ConnectJob {
+    PgParams params;
+    std::atomic<bool> abandoned{false};
+    std::atomic<PGconn*> result{nullptr};
+    int efd = -1;
+
+    ConnectJob() = default;
+    ConnectJob(const ConnectJob&) = delete;
+    ConnectJob& operator=(const ConnectJob&) = delete;
+    ~ConnectJob() {
+        if (PGconn* c = result.exchange(nullptr))
+            PQfinish(c);
+        if (efd >= 0)
+            close(efd);
+    }
+};
+
+namespace {
+
+/// At most kMaxWorkers threads connect at a time, taking jobs in order; a worker ends as
+/// soon as there is nothing queued, so an idle daemon has no thread of its own beyond the
+/// loop. Never destroyed: a worker may outlive everything else at exit.
+class ConnectWorkers {
+public:
+    static ConnectWorkers& instance() {
+        static auto* workers = new ConnectWorkers;
+        return *workers;
+    }
+
+    void submit(std::shared_ptr<PgConnection::ConnectJob> job) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(std::move(job));
+            if (running_ >= kMaxWorkers)
+                return;
+            ++running_;
+        }
+        try {
+            std::thread([this] { work(); }).detach();
+        } catch (const std::system_error&) {
+            std::lock_guard lock(mutex_);
+            --running_;
+            if (running_ == 0) {
+                // No thread to be had: connect here, blocking, rather than never.
+                auto queued = std::move(queue_);
+                queue_.clear();
+                for (auto& j : queued)
+                    run(*j);
+            }
+        }
+    }
+
+private:
+    static constexpr int kMaxWorkers = 2;
+
+    void work() {
+        for (;;) {
+            std::shared_ptr<PgConnection::ConnectJob> job;
+            {
+                std::lock_guard lock(mutex_);
+                if (queue_.empty()) {
+                    --running_;
+                    return;
+                }
+                job = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            run(*job);
+        }
+    }
+
+    static void run(PgConnection::ConnectJob& job) {
+        if (!job.abandoned.load()) {
+            std::vector<const char*> keys, values;
+            for (const auto& [k, v] : job.params) {
+                keys.push_back(k.c_str());
+                values.push_back(v.c_str());
+            }
+            keys.push_back(nullptr);
+            values.push_back(nullptr);
+            job.result.store(PQconnectdbParams(keys.data(), values.data(), 0));
+        }
+        const uint64_t one = 1;
+        [[maybe_unused]] auto written = write(job.efd, &one, sizeof one);
+    }
+
+    std::mutex mutex_;
+    std::deque<std::shared_ptr<PgConnection::ConnectJob>> queue_;
+    int running_ = 0;
+};
+
+}  // namespace
 
 PgConnection::PgConnection(EventLoop& loop, std::chrono::milliseconds timeout) : loop_(loop), timeout_(timeout) {}
 
 PgConnection::~PgConnection() {
+    drop_connect_job();
     io_.reset();
     timer_.reset();
     if (conn_)
@@ -53,7 +163,15 @@ void PgConnection::wait_for(uint32_t events, void (PgConnection::*step)()) {
     io_ = loop_.add_io(fd, events, [this](uint32_t) { (this->*step_)(); });
 }
 
+void PgConnection::drop_connect_job() {
+    if (job_)
+        job_->abandoned = true;
+    job_io_.reset();
+    job_.reset();
+}
+
 void PgConnection::fail(const std::string& error) {
+    drop_connect_job();
     io_.reset();
     timer_.reset();
     if (connect_done_) {
@@ -69,44 +187,36 @@ void PgConnection::fail(const std::string& error) {
 
 void PgConnection::connect(const PgParams& params, ConnectDone done) {
     connect_done_ = std::move(done);
-    std::vector<const char*> keys, values;
-    for (const auto& [k, v] : params) {
-        keys.push_back(k.c_str());
-        values.push_back(v.c_str());
-    }
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
-    if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
-        fail(last_error());
-        return;
-    }
+    auto job = std::make_shared<ConnectJob>();
+    job->params = params;
+    // The worker cannot be interrupted: libpq's own limit ends a connect that hangs,
+    // a little after the loop has given up on it.
+    bool has_limit = false;
+    for (const auto& [k, v] : params)
+        has_limit = has_limit || k == "connect_timeout";
+    if (!has_limit)
+        job->params.emplace_back("connect_timeout",
+                                 std::to_string(std::max<long long>(2, timeout_.count() / 1000 + 1)));
+    job->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (job->efd < 0)
+        return fail(fmt::format("cannot create an eventfd: {}", std::strerror(errno)));
+    job_ = job;
+    job_io_ = loop_.add_io(job->efd, EPOLLIN, [this](uint32_t) { connected(); });
     arm_timeout("connecting to PostgreSQL");
-    wait_for(EPOLLOUT, &PgConnection::connect_step);
+    ConnectWorkers::instance().submit(std::move(job));
 }
 
-void PgConnection::connect_step() {
-    switch (PQconnectPoll(conn_)) {
-    case PGRES_POLLING_READING:
-        wait_for(EPOLLIN, &PgConnection::connect_step);
-        return;
-    case PGRES_POLLING_WRITING:
-        wait_for(EPOLLOUT, &PgConnection::connect_step);
-        return;
-    case PGRES_POLLING_OK: {
-        io_.reset();
-        timer_.reset();
-        PQsetnonblocking(conn_, 1);
-        auto done = std::move(connect_done_);
-        connect_done_ = nullptr;
-        done("");  // may destroy this
-        return;
-    }
-    case PGRES_POLLING_FAILED:
-    default:
-        fail(last_error());
-        return;
-    }
+void PgConnection::connected() {
+    conn_ = job_->result.exchange(nullptr);
+    job_io_.reset();
+    job_.reset();
+    timer_.reset();
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+        return fail(last_error());
+    PQsetnonblocking(conn_, 1);
+    auto done = std::move(connect_done_);
+    connect_done_ = nullptr;
+    done("");  // may destroy this
 }
 
 void PgConnection::round_trip(const PgParams& params, RoundTripDone done) {

@@ -1,5 +1,9 @@
-// Non-blocking libpq on the event loop: PQconnectStartParams/PQconnectPoll and
-// PQsendQuery, driven by socket readiness, each step bounded by a timeout.
+// libpq on the event loop, each step bounded by a timeout. Queries are non-blocking
+// (PQsendQuery, driven by socket readiness). Connecting runs on a short-lived worker
+// thread instead: libpq computes the SCRAM proof (PBKDF2, 4096 rounds, about 11 ms)
+// inside the connect, which on the loop would stall every other caller for that long.
+// The worker only connects; the connection is then the loop's, and every callback
+// still runs on the loop.
 #pragma once
 
 #include "event_loop.hpp"
@@ -8,6 +12,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,8 +48,11 @@ public:
 
     PGconn* raw() const { return conn_; }
 
+    struct ConnectJob;  ///< shared with the worker thread
+
 private:
-    void connect_step();
+    void connected();
+    void drop_connect_job();
     void query_step();
     void wait_for(uint32_t events, void (PgConnection::*step)());
     void arm_timeout(const char* what);
@@ -54,6 +62,8 @@ private:
     EventLoop& loop_;
     std::chrono::milliseconds timeout_;
     PGconn* conn_ = nullptr;
+    std::shared_ptr<ConnectJob> job_;
+    EventSource job_io_;
     EventSource io_;
     EventSource timer_;
     ConnectDone connect_done_;

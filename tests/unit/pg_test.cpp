@@ -1,8 +1,21 @@
-// tidy_pg_message: libpq's multi-line messages made into one line.
+// tidy_pg_message: libpq's multi-line messages made into one line. PgConnection: the
+// event loop keeps running while libpq computes a SCRAM proof, against a fake server.
 
+#include "event_loop.hpp"
 #include "pg.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <thread>
+#include <vector>
 
 namespace pgnspawn {
 namespace {
@@ -41,6 +54,178 @@ TEST(TidyPgMessage, AlreadyTidyMessageIsUnchanged) {
 TEST(TidyPgMessage, LeadingWhitespaceIsRemoved) {
     EXPECT_EQ(tidy_pg_message("\n\tFATAL:  x\n"), "FATAL: x");
     EXPECT_EQ(tidy_pg_message("  x"), "x");
+}
+
+// --- PgConnection::connect off the loop ----------------------------------------------------
+
+using Clock = std::chrono::steady_clock;
+
+/// Speaks just enough of the PostgreSQL protocol to make libpq compute a SCRAM proof with
+/// a huge iteration count, noting when it asked (t1) and when the proof came (t2); then
+/// it hangs up. Runs on a thread of its own.
+class SlowScramServer {
+public:
+    static constexpr int kIterations = 4096 * 128;  // 0.5 to 1 s of PBKDF2 in libpq here
+
+    SlowScramServer() {
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(listen(listener_, 1), 0);
+        socklen_t len = sizeof a;
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~SlowScramServer() {
+        shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        close(listener_);
+    }
+    uint16_t port() const { return port_; }
+    Clock::time_point asked() const { return asked_; }
+    Clock::time_point proof() const { return proof_; }
+    bool got_proof() const { return got_proof_; }
+
+private:
+    static bool read_exact(int fd, void* buf, size_t n) {
+        auto* p = static_cast<char*>(buf);
+        while (n > 0) {
+            ssize_t r = read(fd, p, n);
+            if (r <= 0)
+                return false;
+            p += r;
+            n -= static_cast<size_t>(r);
+        }
+        return true;
+    }
+    /// A message: type byte (none for the startup packet), int32 length, body.
+    static bool read_message(int fd, bool typed, std::string& body) {
+        char type = 0;
+        uint32_t len = 0;
+        if ((typed && !read_exact(fd, &type, 1)) || !read_exact(fd, &len, 4))
+            return false;
+        len = ntohl(len);
+        if (len < 4 || len > 65536)
+            return false;
+        body.assign(len - 4, '\0');
+        return read_exact(fd, body.data(), body.size());
+    }
+    static void send_auth(int fd, uint32_t code, const std::string& data) {
+        std::string m = "R";
+        uint32_t len = htonl(static_cast<uint32_t>(4 + 4 + data.size()));
+        uint32_t c = htonl(code);
+        m.append(reinterpret_cast<char*>(&len), 4).append(reinterpret_cast<char*>(&c), 4).append(data);
+        EXPECT_EQ(write(fd, m.data(), m.size()), static_cast<ssize_t>(m.size()));
+    }
+
+    void serve() {
+        int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        timeval tv{10, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string body;
+        if (read_message(fd, false, body)) {
+            send_auth(fd, 10, std::string("SCRAM-SHA-256") + '\0' + '\0');  // AuthenticationSASL
+            if (read_message(fd, true, body)) {                           // SASLInitialResponse
+                const auto r = body.find("r=");
+                const std::string client_nonce = r == std::string::npos ? "" : body.substr(r + 2);
+                send_auth(fd, 11, fmt("r=" + client_nonce + "srvnonce,s=c2FsdHNhbHRzYWx0c2FsdA==,i=",
+                                      kIterations));  // AuthenticationSASLContinue
+                asked_ = Clock::now();
+                if (read_message(fd, true, body)) {  // SASLResponse, with the proof
+                    proof_ = Clock::now();
+                    got_proof_ = true;
+                }
+            }
+        }
+        close(fd);  // libpq sees the server hang up
+    }
+    static std::string fmt(const std::string& prefix, int n) { return prefix + std::to_string(n); }
+
+    int listener_ = -1;
+    uint16_t port_ = 0;
+    std::thread thread_;
+    Clock::time_point asked_{}, proof_{};
+    std::atomic<bool> got_proof_{false};
+};
+
+TEST(PgConnection, LoopKeepsRunningWhileLibpqComputesTheScramProof) {
+    SlowScramServer server;
+    EventLoop loop;
+    std::vector<Clock::time_point> ticks;
+    EventSource ticker;
+    std::function<void()> tick = [&] {
+        ticks.push_back(Clock::now());
+        ticker = loop.add_timer(std::chrono::milliseconds(5), tick);
+    };
+    tick();
+    PgConnection conn(loop, std::chrono::seconds(20));
+    std::string result = "not called";
+    conn.connect({{"host", "127.0.0.1"},
+                  {"port", std::to_string(server.port())},
+                  {"user", "u"},
+                  {"password", "p"},
+                  {"dbname", "d"},
+                  {"sslmode", "disable"},
+                  {"gssencmode", "disable"}},
+                 [&](const std::string& error) {
+                     result = error;
+                     loop.exit(0);
+                 });
+    loop.run();
+    ASSERT_TRUE(server.got_proof()) << "the fake server never received the proof; libpq said: " << result;
+    EXPECT_NE(result, "") << "the fake server hangs up, so the connect must fail";
+    const auto computing = server.proof() - server.asked();
+    ASSERT_GT(computing, std::chrono::milliseconds(200)) << "the proof came too quickly to tell";
+    // Well inside the time libpq spent computing, the loop must have gone on ticking; on
+    // the loop itself it would have been stalled for all of it.
+    int inside = 0;
+    for (auto t : ticks)
+        if (t > server.asked() + std::chrono::milliseconds(50) && t < server.proof() - std::chrono::milliseconds(50))
+            ++inside;
+    EXPECT_GT(inside, 0) << "no loop iteration during "
+                         << std::chrono::duration_cast<std::chrono::milliseconds>(computing).count()
+                         << " ms of SCRAM computation";
+}
+
+TEST(PgConnection, RefusedConnectFailsWithLibpqsSentence) {
+    EventLoop loop;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    close(s);  // a port nobody listens on
+    PgConnection conn(loop, std::chrono::seconds(10));
+    std::string result = "not called";
+    conn.connect({{"host", "127.0.0.1"}, {"port", std::to_string(ntohs(a.sin_port))}, {"user", "u"}, {"dbname", "d"}},
+                 [&](const std::string& error) {
+                     result = error;
+                     loop.exit(0);
+                 });
+    loop.run();
+    EXPECT_NE(result.find("Connection refused"), std::string::npos) << result;
+}
+
+TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
+    // The worker finishes the connect on its own; the job closes what it made.
+    SlowScramServer server;
+    EventLoop loop;
+    {
+        PgConnection conn(loop, std::chrono::seconds(20));
+        conn.connect({{"host", "127.0.0.1"}, {"port", std::to_string(server.port())}, {"user", "u"},
+                      {"password", "p"}, {"dbname", "d"}, {"sslmode", "disable"}, {"gssencmode", "disable"}},
+                     [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
+    }
+    auto later = loop.add_timer(std::chrono::milliseconds(100), [&] { loop.exit(0); });
+    loop.run();
+    // ~SlowScramServer joins its thread once libpq has sent the proof and seen the hang-up.
 }
 
 }  // namespace
