@@ -146,7 +146,7 @@ void PgConnection::arm_timeout(const char* what) {
     });
 }
 
-void PgConnection::wait_for(uint32_t events, void (PgConnection::*step)()) {
+void PgConnection::wait_for(uint32_t events) {
     const int fd = PQsocket(conn_);
     if (fd < 0) {
         fail("lost the connection's socket");
@@ -156,11 +156,9 @@ void PgConnection::wait_for(uint32_t events, void (PgConnection::*step)()) {
         sd_event_source_set_io_fd(io_.get(), fd);
         sd_event_source_set_io_events(io_.get(), events);
         sd_event_source_set_enabled(io_.get(), SD_EVENT_ON);
-        step_ = step;
         return;
     }
-    step_ = step;
-    io_ = loop_.add_io(fd, events, [this](uint32_t) { (this->*step_)(); });
+    io_ = loop_.add_io(fd, events, [this](uint32_t) { query_step(); });
 }
 
 void PgConnection::drop_connect_job() {
@@ -279,7 +277,7 @@ void PgConnection::query_step() {
         }
         PQclear(res);
     }
-    wait_for(flushed == 1 ? (EPOLLIN | EPOLLOUT) : EPOLLIN, &PgConnection::query_step);
+    wait_for(flushed == 1 ? (EPOLLIN | EPOLLOUT) : EPOLLIN);
 }
 
 }  // namespace pgnspawn

@@ -54,7 +54,8 @@ private:
     void connected();
     void drop_connect_job();
     void query_step();
-    void wait_for(uint32_t events, void (PgConnection::*step)());
+    /// Runs query_step() once the socket is ready for `events`.
+    void wait_for(uint32_t events);
     void arm_timeout(const char* what);
     void fail(const std::string& error);
     std::string last_error() const;
@@ -70,7 +71,6 @@ private:
     QueryDone query_done_;
     std::string query_error_;
     PgRows rows_;
-    void (PgConnection::*step_)() = nullptr;
 };
 
 /// Turns a libpq message ("FATAL:  password authentication failed...\n") into one line.
