@@ -50,10 +50,11 @@ Instance& Manager::lookup_startable(std::string_view name) {
                                       instance.name(), config_.source.string()));
     // After a reload, an instance that is still running as it was configured before (one
     // removed, or one whose settings changed) may hold a port the new file gives another.
+    // The port comparison comes first: at_rest() may ask systemd, synchronously.
     for (const auto& other : instances_) {
-        if (other.get() == &instance || at_rest(*other))
+        if (other.get() == &instance)
             continue;
-        if (auto shared = shared_host_port(instance.config(), other->config()); !shared.empty())
+        if (auto shared = shared_host_port(instance.config(), other->config()); !shared.empty() && !at_rest(*other))
             throw DomainError(
                 error_name::StartFailed,
                 fmt::format("instance {} cannot start: {} is still taken by instance {}, which {}; stop it first "
