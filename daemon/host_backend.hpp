@@ -18,7 +18,6 @@ public:
     HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings = {});
     ~HostBackend() override;
 
-    void start(const InstanceConfig& config, Done done) override { start_reporting(config, std::move(done), {}); }
     void start_reporting(const InstanceConfig& config, Done done, Progress progress) override;
     void stop(const InstanceConfig& config, Done done) override;
 
