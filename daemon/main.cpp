@@ -1,17 +1,17 @@
 // pgnspawnd: wires the event loop, the system bus, signals and sd_notify together.
 // Everything else lives in libpgnspawn-core.
 
-#include "authorizer.hpp"
-#include "boot_backend.hpp"
-#include "bus_bridge.hpp"
-#include "config.hpp"
-#include "event_loop.hpp"
-#include "host_backend.hpp"
-#include "log.hpp"
-#include "manager.hpp"
-#include "manager_dbus.hpp"
+#include "bus/authorizer.hpp"
+#include "images/boot_backend.hpp"
+#include "platform/bus_bridge.hpp"
+#include "core/config.hpp"
+#include "platform/event_loop.hpp"
+#include "images/host_backend.hpp"
+#include "platform/log.hpp"
+#include "core/manager.hpp"
+#include "bus/manager_dbus.hpp"
 #include "pgnspawn-config.h"
-#include "systemd.hpp"
+#include "platform/systemd.hpp"
 
 #include <fmt/format.h>
 #include <sdbus-c++/sdbus-c++.h>

@@ -1,6 +1,6 @@
 // Choosing the container address that GetAddress reports for a private-network instance.
 
-#include "address.hpp"
+#include "platform/address.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

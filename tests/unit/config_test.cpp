@@ -1,7 +1,7 @@
 // parse_config / load_config: the canonical example, defaults, password sources,
 // PostgreSQL version resolution, and errors that name "FILE:LINE:COLUMN:".
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include "temp_dir.hpp"
 

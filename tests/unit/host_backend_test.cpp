@@ -1,7 +1,7 @@
 // The free functions of the host backend: reading postmaster.pid for readiness, and
 // checking that a TCP port can be bound.
 
-#include "host_backend.hpp"
+#include "images/host_backend.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,8 +1,8 @@
 // The lifecycle: the legal-transition table, and Instance driven through a fake Backend
 // whose completions the tests hold and run by hand.
 
-#include "instance.hpp"
-#include "state.hpp"
+#include "core/instance.hpp"
+#include "core/state.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // How an instance's container is assembled: paths, the systemd-nspawn and initdb
 // command lines, and the authentication files of a fresh cluster.
 
-#include "layout.hpp"
+#include "images/layout.hpp"
 
-#include "config.hpp"
+#include "core/config.hpp"
 #include "temp_dir.hpp"
 
 #include <gmock/gmock.h>

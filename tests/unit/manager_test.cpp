@@ -3,8 +3,8 @@
 // Driven through a fake Backend whose completions the tests run by hand, and a Defer
 // whose queued calls the tests run by hand (the event loop's next iteration).
 
-#include "errors.hpp"
-#include "manager.hpp"
+#include "core/errors.hpp"
+#include "core/manager.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

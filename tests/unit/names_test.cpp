@@ -1,7 +1,7 @@
 // Instance names and what is derived from them: validation, D-Bus object path, unit
 // and machine names, and the quoting of untrusted input.
 
-#include "names.hpp"
+#include "core/names.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
 // tidy_pg_message: libpq's multi-line messages made into one line. PgConnection: the
 // event loop keeps running while libpq computes a SCRAM proof, against a fake server.
 
-#include "event_loop.hpp"
-#include "pg.hpp"
+#include "platform/event_loop.hpp"
+#include "platform/pg.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

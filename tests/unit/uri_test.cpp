@@ -1,6 +1,6 @@
 // postgresql:// connection URIs and RFC 3986 percent-encoding.
 
-#include "uri.hpp"
+#include "core/uri.hpp"
 
 #include <gtest/gtest.h>
 

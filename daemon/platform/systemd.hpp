@@ -4,7 +4,7 @@
 // asynchronous on the daemon's bus connection, except the few used once at start-up.
 #pragma once
 
-#include "address.hpp"
+#include "platform/address.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 

@@ -1,9 +1,9 @@
-#include "host_backend.hpp"
+#include "images/host_backend.hpp"
 
-#include "layout.hpp"
-#include "log.hpp"
-#include "names.hpp"
-#include "pg.hpp"
+#include "images/layout.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
+#include "platform/pg.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

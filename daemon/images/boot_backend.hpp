@@ -5,7 +5,7 @@
 // configured user. A stop is the guest's own clean poweroff.
 #pragma once
 
-#include "container_backend.hpp"
+#include "images/container_backend.hpp"
 
 #include <map>
 #include <memory>

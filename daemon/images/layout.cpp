@@ -1,6 +1,6 @@
-#include "layout.hpp"
+#include "images/layout.hpp"
 
-#include "names.hpp"
+#include "core/names.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
-#include "config.hpp"
+#include "core/config.hpp"
 
-#include "names.hpp"
+#include "core/names.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>

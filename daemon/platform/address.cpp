@@ -1,4 +1,4 @@
-#include "address.hpp"
+#include "platform/address.hpp"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

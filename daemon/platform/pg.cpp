@@ -1,4 +1,4 @@
-#include "pg.hpp"
+#include "platform/pg.hpp"
 
 #include <fmt/format.h>
 #include <sys/eventfd.h>

@@ -3,7 +3,7 @@
 // every poll and requests are processed until none are pending.
 #pragma once
 
-#include "event_loop.hpp"
+#include "platform/event_loop.hpp"
 
 #include <sdbus-c++/IConnection.h>
 

@@ -1,7 +1,7 @@
-#include "container_backend.hpp"
+#include "images/container_backend.hpp"
 
-#include "log.hpp"
-#include "names.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
 
 #include <fmt/format.h>
 

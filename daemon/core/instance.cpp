@@ -1,7 +1,7 @@
-#include "instance.hpp"
+#include "core/instance.hpp"
 
-#include "log.hpp"
-#include "names.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
 
 #include <cassert>
 

@@ -1,4 +1,4 @@
-#include "log.hpp"
+#include "platform/log.hpp"
 
 #include <systemd/sd-journal.h>
 

@@ -2,7 +2,7 @@
 // (containers, systemd, PostgreSQL). The real one is HostBackend; tests use a fake.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -7,9 +7,9 @@
 // is answered with the result of the operation that served its request.
 #pragma once
 
-#include "backend.hpp"
-#include "config.hpp"
-#include "state.hpp"
+#include "core/backend.hpp"
+#include "core/config.hpp"
+#include "core/state.hpp"
 
 #include <deque>
 #include <functional>

@@ -1,9 +1,9 @@
-#include "manager_dbus.hpp"
+#include "bus/manager_dbus.hpp"
 
-#include "errors.hpp"
-#include "log.hpp"
-#include "names.hpp"
-#include "uri.hpp"
+#include "core/errors.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
+#include "core/uri.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "names.hpp"
+#include "core/names.hpp"
 
 #include <fmt/format.h>
 #include <systemd/sd-bus.h>

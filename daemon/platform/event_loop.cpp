@@ -1,4 +1,4 @@
-#include "event_loop.hpp"
+#include "platform/event_loop.hpp"
 
 #include <fmt/format.h>
 

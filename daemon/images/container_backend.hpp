@@ -4,10 +4,10 @@
 // HostBackend and BootBackend add how their containers start and stop.
 #pragma once
 
-#include "backend.hpp"
-#include "event_loop.hpp"
-#include "pg.hpp"
-#include "systemd.hpp"
+#include "core/backend.hpp"
+#include "platform/event_loop.hpp"
+#include "platform/pg.hpp"
+#include "platform/systemd.hpp"
 
 #include <chrono>
 #include <map>

@@ -3,7 +3,7 @@
 // Pure functions of the configuration, so they are unit-tested without a container.
 #pragma once
 
-#include "config.hpp"
+#include "core/config.hpp"
 
 #include <filesystem>
 #include <string>

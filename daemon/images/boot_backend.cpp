@@ -1,9 +1,9 @@
-#include "boot_backend.hpp"
+#include "images/boot_backend.hpp"
 
-#include "address.hpp"
-#include "layout.hpp"
-#include "log.hpp"
-#include "names.hpp"
+#include "platform/address.hpp"
+#include "images/layout.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

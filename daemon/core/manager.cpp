@@ -1,8 +1,8 @@
-#include "manager.hpp"
+#include "core/manager.hpp"
 
-#include "errors.hpp"
-#include "log.hpp"
-#include "names.hpp"
+#include "core/errors.hpp"
+#include "platform/log.hpp"
+#include "core/names.hpp"
 
 #include <fmt/format.h>
 

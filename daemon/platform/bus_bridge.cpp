@@ -1,6 +1,6 @@
-#include "bus_bridge.hpp"
+#include "platform/bus_bridge.hpp"
 
-#include "log.hpp"
+#include "platform/log.hpp"
 
 #include <cstdint>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "uri.hpp"
+#include "core/uri.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "state.hpp"
+#include "core/state.hpp"
 
 namespace pgnspawn {
 

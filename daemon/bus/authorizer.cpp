@@ -1,6 +1,6 @@
-#include "authorizer.hpp"
+#include "bus/authorizer.hpp"
 
-#include "log.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 #include <systemd/sd-bus.h>

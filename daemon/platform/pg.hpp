@@ -6,7 +6,7 @@
 // still runs on the loop.
 #pragma once
 
-#include "event_loop.hpp"
+#include "platform/event_loop.hpp"
 
 #include <libpq-fe.h>
 

@@ -12,9 +12,9 @@
 // deferred call on the event loop.
 #pragma once
 
-#include "backend.hpp"
-#include "config.hpp"
-#include "instance.hpp"
+#include "core/backend.hpp"
+#include "core/config.hpp"
+#include "core/instance.hpp"
 
 #include <functional>
 #include <map>

@@ -3,8 +3,8 @@
 // sdbus-c++ 1.2.0 aborts the process on any other exception escaping a handler.
 #pragma once
 
-#include "authorizer.hpp"
-#include "manager.hpp"
+#include "bus/authorizer.hpp"
+#include "core/manager.hpp"
 
 #include "instance_adaptor.h"
 #include "manager_adaptor.h"

@@ -1,6 +1,6 @@
-#include "systemd.hpp"
+#include "platform/systemd.hpp"
 
-#include "log.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 #include <systemd/sd-bus.h>

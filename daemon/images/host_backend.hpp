@@ -2,7 +2,7 @@
 // systemd-nspawn container in a transient unit, registered with machined.
 #pragma once
 
-#include "container_backend.hpp"
+#include "images/container_backend.hpp"
 
 #include <map>
 #include <memory>
