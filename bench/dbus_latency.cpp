@@ -36,8 +36,7 @@ struct Options {
 };
 
 int usage() {
-    std::fputs("usage: dbus_latency --method GetAddress|HealthCheck --name NAME [--calls N] [--warmup N]\n",
-               stderr);
+    std::fputs("usage: dbus_latency --method GetAddress|HealthCheck --name NAME [--calls N] [--warmup N]\n", stderr);
     return 2;
 }
 
@@ -45,12 +44,12 @@ int usage() {
 bool callOnce(sd_bus* bus, const Options& options) {
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, options.method.c_str(),
-                               &error, &reply, "s", options.name.c_str());
+    int r = sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, options.method.c_str(), &error, &reply,
+                               "s", options.name.c_str());
     bool ok = r >= 0;
     if (!ok) {
-        std::fprintf(stderr, "dbus_latency: %s failed: %s: %s\n", options.method.c_str(),
-                     error.name ? error.name : "?", error.message ? error.message : std::strerror(-r));
+        std::fprintf(stderr, "dbus_latency: %s failed: %s: %s\n", options.method.c_str(), error.name ? error.name : "?",
+                     error.message ? error.message : std::strerror(-r));
     } else if (options.method == "HealthCheck") {
         int healthy = 0;
         const char* detail = nullptr;
@@ -77,13 +76,19 @@ int main(int argc, char** argv) {
     Options options;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (i + 1 >= argc) return usage();
+        if (i + 1 >= argc)
+            return usage();
         std::string value = argv[++i];
-        if (arg == "--method") options.method = value;
-        else if (arg == "--name") options.name = value;
-        else if (arg == "--calls") options.calls = std::strtol(value.c_str(), nullptr, 10);
-        else if (arg == "--warmup") options.warmup = std::strtol(value.c_str(), nullptr, 10);
-        else return usage();
+        if (arg == "--method")
+            options.method = value;
+        else if (arg == "--name")
+            options.name = value;
+        else if (arg == "--calls")
+            options.calls = std::strtol(value.c_str(), nullptr, 10);
+        else if (arg == "--warmup")
+            options.warmup = std::strtol(value.c_str(), nullptr, 10);
+        else
+            return usage();
     }
     if ((options.method != "GetAddress" && options.method != "HealthCheck") || options.name.empty() ||
         options.calls < 1 || options.warmup < 0)
@@ -98,7 +103,8 @@ int main(int argc, char** argv) {
 
     // Warm-up: activation, the bus's name lookup, page faults of the first calls.
     for (long i = 0; i < options.warmup; ++i)
-        if (!callOnce(bus, options)) return 1;
+        if (!callOnce(bus, options))
+            return 1;
 
     using Clock = std::chrono::steady_clock;
     std::vector<double> usec;
@@ -106,7 +112,8 @@ int main(int argc, char** argv) {
     const auto begin = Clock::now();
     for (long i = 0; i < options.calls; ++i) {
         const auto t0 = Clock::now();
-        if (!callOnce(bus, options)) return 1;
+        if (!callOnce(bus, options))
+            return 1;
         usec.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();

@@ -82,8 +82,7 @@ public:
 };
 
 /// Turns a D-Bus error into the part of the sentence after "what failed: ".
-std::string describe(const sdbus::Error& error)
-{
+std::string describe(const sdbus::Error& error) {
     const std::string& name = error.getName();
     if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
         return "the pgnspawn daemon is not running (org.pgnspawn1 is not on the system bus)";
@@ -102,8 +101,7 @@ std::string describe(const sdbus::Error& error)
 
 /// Runs one D-Bus operation; a D-Bus error becomes CommandFailed("WHAT: reason").
 template <typename Operation>
-auto attempt(std::string_view what, Operation&& operation) -> decltype(operation())
-{
+auto attempt(std::string_view what, Operation&& operation) -> decltype(operation()) {
     try {
         return operation();
     } catch (const sdbus::Error& error) {
@@ -127,8 +125,7 @@ public:
 
     /// Sends Start and returns at once; `done` runs from the dispatch loop with the
     /// error, or nullptr on success.
-    sdbus::PendingAsyncCall startAsync(const std::string& name, std::function<void(const sdbus::Error*)> done)
-    {
+    sdbus::PendingAsyncCall startAsync(const std::string& name, std::function<void(const sdbus::Error*)> done) {
         return getProxy()
             .callMethodAsync("Start")
             .onInterface(INTERFACE_NAME)
@@ -138,8 +135,7 @@ public:
     }
 
 private:
-    void callLong(const std::string& method, const std::string& name)
-    {
+    void callLong(const std::string& method, const std::string& name) {
         getProxy().callMethod(method).onInterface(INTERFACE_NAME).withTimeout(kLongCallTimeout).withArguments(name);
     }
 
@@ -162,8 +158,7 @@ struct InstanceEntry {
     std::string path;
 };
 
-std::vector<InstanceEntry> listInstances(ManagerProxy& manager)
-{
+std::vector<InstanceEntry> listInstances(ManagerProxy& manager) {
     auto reply = attempt("cannot list the instances", [&] { return manager.ListInstances(); });
     std::vector<InstanceEntry> entries;
     entries.reserve(reply.size());
@@ -174,16 +169,14 @@ std::vector<InstanceEntry> listInstances(ManagerProxy& manager)
 
 /// The instance's entry from ListInstances; the daemon's answer is the only source of
 /// object paths and proves the name is configured.
-InstanceEntry findInstance(ManagerProxy& manager, const std::string& name, std::string_view what)
-{
+InstanceEntry findInstance(ManagerProxy& manager, const std::string& name, std::string_view what) {
     for (auto& entry : listInstances(manager))
         if (entry.name == name)
             return std::move(entry);
     throw CommandFailed(fmt::format("{}: no instance named \"{}\" is configured", what, name));
 }
 
-std::string formatHealth(bool healthy, const std::string& detail, std::uint64_t latencyUsec)
-{
+std::string formatHealth(bool healthy, const std::string& detail, std::uint64_t latencyUsec) {
     if (!healthy)
         return fmt::format("unhealthy: {}", detail);
     return fmt::format("healthy: {} ({:.1f} ms)", detail, static_cast<double>(latencyUsec) / 1000.0);
@@ -193,29 +186,37 @@ std::string formatHealth(bool healthy, const std::string& detail, std::uint64_t 
 
 /// A JSON string literal. D-Bus strings are valid UTF-8, so only quotes, backslashes and
 /// control characters need escaping.
-std::string jsonString(std::string_view text)
-{
+std::string jsonString(std::string_view text) {
     std::string out = "\"";
     for (const char c : text) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20)
-                out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            else
-                out += c;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                    out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                else
+                    out += c;
         }
     }
     return out + "\"";
 }
 
 /// sh: one single-quoted word; a quote inside becomes '\''.
-std::string shQuote(std::string_view value)
-{
+std::string shQuote(std::string_view value) {
     std::string out = "'";
     for (const char c : value)
         out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -223,8 +224,7 @@ std::string shQuote(std::string_view value)
 }
 
 /// fish: inside single quotes only \ and ' are special, each escaped with a backslash.
-std::string fishQuote(std::string_view value)
-{
+std::string fishQuote(std::string_view value) {
     std::string out = "'";
     for (const char c : value) {
         if (c == '\'' || c == '\\')
@@ -234,8 +234,7 @@ std::string fishQuote(std::string_view value)
     return out + "'";
 }
 
-std::string percentDecode(std::string_view text)
-{
+std::string percentDecode(std::string_view text) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         unsigned value = 0;
@@ -253,8 +252,7 @@ std::string percentDecode(std::string_view text)
 /// The password in the daemon's `postgresql://user:password@host:port/database`; user
 /// and password are percent-encoded there, so the first ':' and the last '@' of the
 /// authority delimit it.
-std::string passwordFromUri(std::string_view uri)
-{
+std::string passwordFromUri(std::string_view uri) {
     const auto scheme = uri.find("://");
     if (scheme == std::string_view::npos)
         return {};
@@ -268,8 +266,7 @@ std::string passwordFromUri(std::string_view uri)
     return colon == std::string_view::npos ? std::string() : percentDecode(userinfo.substr(colon + 1));
 }
 
-double secondsSince(std::chrono::steady_clock::time_point since)
-{
+double secondsSince(std::chrono::steady_clock::time_point since) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
@@ -282,8 +279,7 @@ constexpr auto kForever = Clock::time_point::max();
 /// Dispatches D-Bus messages until `done()` holds (true) or `deadline` passes (false).
 /// Handlers only record what they saw; nothing throws out of them.
 template <typename Done>
-bool dispatchUntil(sdbus::IConnection& bus, Done&& done, Clock::time_point deadline)
-{
+bool dispatchUntil(sdbus::IConnection& bus, Done&& done, Clock::time_point deadline) {
     for (;;) {
         while (!done() && bus.processPendingRequest()) {
         }
@@ -306,13 +302,11 @@ bool dispatchUntil(sdbus::IConnection& bus, Done&& done, Clock::time_point deadl
 
 /// Match rules are added synchronously (the bus has confirmed them when this returns),
 /// so a state read afterwards cannot miss a change.
-sdbus::Slot watchSignal(sdbus::IConnection& bus, const std::string& rule, sdbus::message_handler handler)
-{
+sdbus::Slot watchSignal(sdbus::IConnection& bus, const std::string& rule, sdbus::message_handler handler) {
     return attempt("cannot subscribe to the daemon's signals", [&] { return bus.addMatch(rule, std::move(handler)); });
 }
 
-std::string managerSignalRule(std::string_view member)
-{
+std::string managerSignalRule(std::string_view member) {
     return fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='{}'", kBusName, kManagerPath,
                        kManagerInterface, member);
 }
@@ -321,14 +315,13 @@ std::string managerSignalRule(std::string_view member)
 /// (a new owner of org.pgnspawn1) makes the caller read State again.
 class StateWatch {
 public:
-    StateWatch(sdbus::IConnection& bus, const InstanceEntry& entry) : name_(entry.name)
-    {
-        changed_ = watchSignal(
-            bus,
-            fmt::format("type='signal',sender='{}',path='{}',interface='org.freedesktop.DBus.Properties',"
-                        "member='PropertiesChanged',arg0='{}'",
-                        kBusName, entry.path, kInstanceInterface),
-            [this](sdbus::Message& message) { onPropertiesChanged(message); });
+    StateWatch(sdbus::IConnection& bus, const InstanceEntry& entry) : name_(entry.name) {
+        changed_ =
+            watchSignal(bus,
+                        fmt::format("type='signal',sender='{}',path='{}',interface='org.freedesktop.DBus.Properties',"
+                                    "member='PropertiesChanged',arg0='{}'",
+                                    kBusName, entry.path, kInstanceInterface),
+                        [this](sdbus::Message& message) { onPropertiesChanged(message); });
         removed_ = watchSignal(bus, managerSignalRule("InstanceRemoved"), [this](sdbus::Message& message) {
             std::string name;
             message >> name;
@@ -357,8 +350,7 @@ public:
     bool daemonRestarted = false;
 
 private:
-    void onPropertiesChanged(sdbus::Message& message)
-    {
+    void onPropertiesChanged(sdbus::Message& message) {
         std::string interface;
         std::map<std::string, sdbus::Variant> changed;
         std::vector<std::string> invalidated;
@@ -388,8 +380,7 @@ class Progress {
 public:
     explicit Progress(std::string name) : name_(std::move(name)), enabled_(::isatty(STDERR_FILENO) == 1) {}
 
-    void state(const std::string& state)
-    {
+    void state(const std::string& state) {
         if (!enabled_ || state == last_)
             return;
         last_ = state;
@@ -426,8 +417,7 @@ using Args = std::span<const std::string>;
 
 // ---- commands -------------------------------------------------------------------------
 
-int cmdStart(sdbus::IConnection& bus, Args args, const Options&)
-{
+int cmdStart(sdbus::IConnection& bus, Args args, const Options&) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot start {}", name);
     ManagerProxy manager(bus);
@@ -453,11 +443,14 @@ int cmdStart(sdbus::IConnection& bus, Args args, const Options&)
                 failure = describe(*error);
         });
     });
-    dispatchUntil(bus, [&] {
-        for (const auto& step : watch.takeProgress())
-            progress.state(step);
-        return answered;
-    }, kForever);
+    dispatchUntil(
+        bus,
+        [&] {
+            for (const auto& step : watch.takeProgress())
+                progress.state(step);
+            return answered;
+        },
+        kForever);
     if (failure)
         throw CommandFailed(fmt::format("{}: {}", what, *failure));
     progress.state("running");
@@ -465,8 +458,7 @@ int cmdStart(sdbus::IConnection& bus, Args args, const Options&)
     return kOk;
 }
 
-int cmdStop(sdbus::IConnection& bus, Args args, const Options&)
-{
+int cmdStop(sdbus::IConnection& bus, Args args, const Options&) {
     ManagerProxy manager(bus);
     attempt(fmt::format("cannot stop {}", args[0]), [&] { manager.stopAndWait(args[0]); });
     fmt::print("Stopped {}.\n", args[0]);
@@ -475,8 +467,7 @@ int cmdStop(sdbus::IConnection& bus, Args args, const Options&)
 
 /// Waits for State == running: subscribes first, then reads State, so a change between
 /// the two cannot be missed. No polling: the process sleeps in poll(2) on the bus.
-int cmdWait(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdWait(sdbus::IConnection& bus, Args args, const Options& options) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot wait for {}", name);
     const auto deadline = options.timeout ? Clock::now() + *options.timeout : kForever;
@@ -495,7 +486,8 @@ int cmdWait(sdbus::IConnection& bus, Args args, const Options& options)
             const auto error = attempt(what, [&] { return instance.LastError(); });
             throw CommandFailed(fmt::format("{} failed: {}", name, error.empty() ? "no reason given" : error));
         }
-        if (!dispatchUntil(bus, [&] { return watch.pending(); }, deadline)) {
+        if (!dispatchUntil(
+                bus, [&] { return watch.pending(); }, deadline)) {
             fmt::print(stderr, "pgnspawnctl: timed out waiting for {} to be running (it is {})\n", name, state);
             return kTimedOut;
         }
@@ -514,8 +506,7 @@ int cmdWait(sdbus::IConnection& bus, Args args, const Options& options)
 }
 
 /// `list` and `status` without a name, as JSON.
-void printInstancesJson(const std::vector<InstanceEntry>& entries)
-{
+void printInstancesJson(const std::vector<InstanceEntry>& entries) {
     std::string out = "{\"instances\":[";
     for (std::size_t i = 0; i < entries.size(); ++i)
         out += fmt::format("{}{{\"name\":{},\"state\":{},\"object_path\":{}}}", i == 0 ? "" : ",",
@@ -523,8 +514,7 @@ void printInstancesJson(const std::vector<InstanceEntry>& entries)
     fmt::print("{}]}}\n", out);
 }
 
-int cmdList(sdbus::IConnection& bus, Args, const Options& options)
-{
+int cmdList(sdbus::IConnection& bus, Args, const Options& options) {
     ManagerProxy manager(bus);
     const auto entries = listInstances(manager);
     if (options.json) {
@@ -537,8 +527,7 @@ int cmdList(sdbus::IConnection& bus, Args, const Options& options)
 }
 
 /// `status` without a name: an aligned NAME/STATE table.
-int statusTable(ManagerProxy& manager, const Options& options)
-{
+int statusTable(ManagerProxy& manager, const Options& options) {
     const auto entries = listInstances(manager);
     if (options.json) {
         printInstancesJson(entries);
@@ -553,8 +542,7 @@ int statusTable(ManagerProxy& manager, const Options& options)
     return kOk;
 }
 
-void printField(std::string_view label, std::string_view value)
-{
+void printField(std::string_view label, std::string_view value) {
     fmt::print("{:>9}: {}\n", label, value.empty() ? "-" : value);
 }
 
@@ -564,8 +552,7 @@ struct InstanceDetails {
 };
 
 /// Reads every Instance property before anything is printed, so a failure prints nothing.
-InstanceDetails readDetails(InstanceProxy& instance)
-{
+InstanceDetails readDetails(InstanceProxy& instance) {
     InstanceDetails details;
     details.name = instance.Name();
     details.state = instance.State();
@@ -588,18 +575,16 @@ struct LiveDetails {
 };
 
 /// The address and health `status NAME` adds for a running instance.
-LiveDetails readLiveDetails(ManagerProxy& manager, const std::string& name)
-{
+LiveDetails readLiveDetails(ManagerProxy& manager, const std::string& name) {
     LiveDetails live;
-    std::tie(live.host, live.port) = attempt(fmt::format("cannot get the address of {}", name),
-                                             [&] { return manager.GetAddress(name); });
-    std::tie(live.healthy, live.detail, live.latencyUsec) = attempt(
-        fmt::format("cannot check the health of {}", name), [&] { return manager.HealthCheck(name); });
+    std::tie(live.host, live.port) =
+        attempt(fmt::format("cannot get the address of {}", name), [&] { return manager.GetAddress(name); });
+    std::tie(live.healthy, live.detail, live.latencyUsec) =
+        attempt(fmt::format("cannot check the health of {}", name), [&] { return manager.HealthCheck(name); });
     return live;
 }
 
-void printDetails(const InstanceDetails& details, const std::optional<LiveDetails>& live)
-{
+void printDetails(const InstanceDetails& details, const std::optional<LiveDetails>& live) {
     printField("Name", details.name);
     printField("State", details.state);
     printField("Port", std::to_string(details.port));
@@ -615,35 +600,31 @@ void printDetails(const InstanceDetails& details, const std::optional<LiveDetail
     }
 }
 
-std::string addressJson(const std::string& host, std::uint16_t port)
-{
+std::string addressJson(const std::string& host, std::uint16_t port) {
     return fmt::format("{{\"host\":{},\"port\":{}}}", jsonString(host), port);
 }
 
-std::string healthJson(bool healthy, const std::string& detail, std::uint64_t latencyUsec)
-{
+std::string healthJson(bool healthy, const std::string& detail, std::uint64_t latencyUsec) {
     return fmt::format("{{\"healthy\":{},\"detail\":{},\"latency_usec\":{}}}", healthy, jsonString(detail),
                        latencyUsec);
 }
 
-void printDetailsJson(const InstanceDetails& details, const std::optional<LiveDetails>& live)
-{
-    fmt::print("{{\"name\":{},\"state\":{},\"port\":{},\"database\":{},\"user\":{},\"image\":{},\"unit\":{},"
-               "\"machine\":{},\"last_error\":{},\"address\":{},\"health\":{}}}\n",
-               jsonString(details.name), jsonString(details.state), details.port, jsonString(details.database),
-               jsonString(details.user), jsonString(details.image), jsonString(details.unit),
-               jsonString(details.machine), jsonString(details.lastError),
-               live ? addressJson(live->host, live->port) : "null",
-               live ? healthJson(live->healthy, live->detail, live->latencyUsec) : "null");
+void printDetailsJson(const InstanceDetails& details, const std::optional<LiveDetails>& live) {
+    fmt::print(
+        "{{\"name\":{},\"state\":{},\"port\":{},\"database\":{},\"user\":{},\"image\":{},\"unit\":{},"
+        "\"machine\":{},\"last_error\":{},\"address\":{},\"health\":{}}}\n",
+        jsonString(details.name), jsonString(details.state), details.port, jsonString(details.database),
+        jsonString(details.user), jsonString(details.image), jsonString(details.unit), jsonString(details.machine),
+        jsonString(details.lastError), live ? addressJson(live->host, live->port) : "null",
+        live ? healthJson(live->healthy, live->detail, live->latencyUsec) : "null");
 }
 
 /// `status NAME`: every Instance property; the object path comes from ListInstances.
-int statusOne(sdbus::IConnection& bus, ManagerProxy& manager, const std::string& name, const Options& options)
-{
+int statusOne(sdbus::IConnection& bus, ManagerProxy& manager, const std::string& name, const Options& options) {
     const auto entry = findInstance(manager, name, fmt::format("cannot show the status of {}", name));
     InstanceProxy instance(bus, entry.path);
-    const auto details = attempt(fmt::format("cannot read the properties of {}", name),
-                                 [&] { return readDetails(instance); });
+    const auto details =
+        attempt(fmt::format("cannot read the properties of {}", name), [&] { return readDetails(instance); });
     std::optional<LiveDetails> live;
     if (details.state == "running")
         live = readLiveDetails(manager, name);
@@ -654,17 +635,15 @@ int statusOne(sdbus::IConnection& bus, ManagerProxy& manager, const std::string&
     return kOk;
 }
 
-int cmdStatus(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdStatus(sdbus::IConnection& bus, Args args, const Options& options) {
     ManagerProxy manager(bus);
     return args.empty() ? statusTable(manager, options) : statusOne(bus, manager, args[0], options);
 }
 
-int cmdAddress(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdAddress(sdbus::IConnection& bus, Args args, const Options& options) {
     ManagerProxy manager(bus);
-    const auto [host, port] = attempt(fmt::format("cannot get the address of {}", args[0]),
-                                      [&] { return manager.GetAddress(args[0]); });
+    const auto [host, port] =
+        attempt(fmt::format("cannot get the address of {}", args[0]), [&] { return manager.GetAddress(args[0]); });
     if (options.json)
         fmt::print("{}\n", addressJson(host, port));
     else
@@ -672,11 +651,10 @@ int cmdAddress(sdbus::IConnection& bus, Args args, const Options& options)
     return kOk;
 }
 
-int cmdHealth(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdHealth(sdbus::IConnection& bus, Args args, const Options& options) {
     ManagerProxy manager(bus);
-    const auto [healthy, detail, latency] = attempt(fmt::format("cannot check the health of {}", args[0]),
-                                                    [&] { return manager.HealthCheck(args[0]); });
+    const auto [healthy, detail, latency] =
+        attempt(fmt::format("cannot check the health of {}", args[0]), [&] { return manager.HealthCheck(args[0]); });
     if (options.json)
         fmt::print("{}\n", healthJson(healthy, detail, latency));
     else
@@ -684,8 +662,7 @@ int cmdHealth(sdbus::IConnection& bus, Args args, const Options& options)
     return healthy ? kOk : kUnhealthy;
 }
 
-int cmdUri(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdUri(sdbus::IConnection& bus, Args args, const Options& options) {
     ManagerProxy manager(bus);
     const auto uri = attempt(fmt::format("cannot get the connection URI of {}", args[0]),
                              [&] { return manager.GetConnectionUri(args[0]); });
@@ -698,8 +675,7 @@ int cmdUri(sdbus::IConnection& bus, Args args, const Options& options)
 
 /// `env NAME`: DATABASE_URL plus libpq's PG* variables, including PGPASSWORD (the same
 /// secret DATABASE_URL carries), so both URI-based tools and bare psql connect.
-int cmdEnv(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdEnv(sdbus::IConnection& bus, Args args, const Options& options) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot get the environment of {}", name);
     ManagerProxy manager(bus);
@@ -725,11 +701,10 @@ int cmdEnv(sdbus::IConnection& bus, Args args, const Options& options)
 
 /// `monitor`: the current state of every instance, then every change, one line each,
 /// flushed at once (the reader is usually a pipe). Runs until killed.
-int cmdMonitor(sdbus::IConnection& bus, Args, const Options& options)
-{
+int cmdMonitor(sdbus::IConnection& bus, Args, const Options& options) {
     const auto emit = [&](std::string_view event, const std::string& name, const std::string& state) {
-        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::system_clock::now().time_since_epoch());
+        const auto now =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
         if (options.json)
             fmt::print("{{\"event\":{},\"name\":{},\"state\":{},\"time_usec\":{}}}\n", jsonString(event),
                        jsonString(name), state.empty() ? "null" : jsonString(state), now.count());
@@ -753,14 +728,14 @@ int cmdMonitor(sdbus::IConnection& bus, Args, const Options& options)
     ManagerProxy manager(bus);
     for (const auto& entry : listInstances(manager))
         emit("initial", entry.name, entry.state);
-    dispatchUntil(bus, [] { return std::ferror(stdout) != 0; }, kForever);
+    dispatchUntil(
+        bus, [] { return std::ferror(stdout) != 0; }, kForever);
     return kFailed;
 }
 
 /// `logs NAME`: the journal of the instance's unit, as the daemon names it. NAME is
 /// checked against the daemon's list first, so journalctl never sees a made-up unit.
-int cmdLogs(sdbus::IConnection& bus, Args args, const Options& options)
-{
+int cmdLogs(sdbus::IConnection& bus, Args args, const Options& options) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot show the logs of {}", name);
     ManagerProxy manager(bus);
@@ -789,8 +764,7 @@ struct Command {
     int (*run)(sdbus::IConnection&, Args, const Options&);
 };
 
-const std::map<std::string_view, Command>& commands()
-{
+const std::map<std::string_view, Command>& commands() {
     static const std::map<std::string_view, Command> table{
         {"start", {1, 1, kOptWait, cmdStart}},
         {"stop", {1, 1, 0, cmdStop}},
@@ -817,8 +791,7 @@ struct Invocation {
 };
 
 /// "30s", "500ms", "2m", "1h" or a bare number of seconds; fractions allowed.
-std::chrono::milliseconds parseDuration(std::string_view text)
-{
+std::chrono::milliseconds parseDuration(std::string_view text) {
     double value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
@@ -838,8 +811,7 @@ std::chrono::milliseconds parseDuration(std::string_view text)
 
 /// Options may appear anywhere; "--" ends them (an instance name may begin with '-').
 /// Options with a value take it as the next word or after '='.
-Invocation parseArguments(int argc, char** argv)
-{
+Invocation parseArguments(int argc, char** argv) {
     Invocation invocation;
     Options& options = invocation.options;
     bool optionsEnded = false;
@@ -891,8 +863,8 @@ Invocation parseArguments(int argc, char** argv)
         } else if (key == "-n" || key == "--lines") {
             const std::string_view lines = value();
             unsigned count = 0;
-            if (lines.empty() || std::from_chars(lines.data(), lines.data() + lines.size(), count).ptr !=
-                                     lines.data() + lines.size())
+            if (lines.empty() ||
+                std::from_chars(lines.data(), lines.data() + lines.size(), count).ptr != lines.data() + lines.size())
                 throw UsageError(fmt::format("invalid number of lines '{}'", lines));
             options.lines = std::to_string(count);
             options.given |= kOptLines;
@@ -903,8 +875,7 @@ Invocation parseArguments(int argc, char** argv)
 }
 
 /// Finds the command and checks its arguments and options, before anything touches the bus.
-const Command& resolveCommand(const Invocation& invocation)
-{
+const Command& resolveCommand(const Invocation& invocation) {
     if (invocation.words.empty())
         throw UsageError("no command given");
     const std::string& name = invocation.words.front();
@@ -921,14 +892,12 @@ const Command& resolveCommand(const Invocation& invocation)
     return it->second;
 }
 
-std::unique_ptr<sdbus::IConnection> connectToSystemBus()
-{
+std::unique_ptr<sdbus::IConnection> connectToSystemBus() {
     return attempt("cannot connect to the system bus", [] { return sdbus::createSystemBusConnection(); });
 }
 
 /// Reports a failed write to stdout (e.g. a full disk) instead of exiting 0 silently.
-int finishOutput(int code)
-{
+int finishOutput(int code) {
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
         fmt::print(stderr, "pgnspawnctl: cannot write the output\n");
         return kFailed;
@@ -936,8 +905,7 @@ int finishOutput(int code)
     return code;
 }
 
-int run(int argc, char** argv)
-{
+int run(int argc, char** argv) {
     const Invocation invocation = parseArguments(argc, argv);
     if (invocation.help) {
         fmt::print("{}", kUsageText);
@@ -954,8 +922,7 @@ int run(int argc, char** argv)
 
 }  // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     try {
         return finishOutput(run(argc, argv));
     } catch (const UsageError& error) {

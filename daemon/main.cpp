@@ -2,15 +2,15 @@
 // Everything else lives in libpgnspawn-core.
 
 #include "bus/authorizer.hpp"
-#include "images/boot_backend.hpp"
-#include "platform/bus_bridge.hpp"
-#include "core/config.hpp"
-#include "platform/event_loop.hpp"
-#include "images/host_backend.hpp"
-#include "platform/log.hpp"
-#include "core/manager.hpp"
 #include "bus/manager_dbus.hpp"
+#include "core/config.hpp"
+#include "core/manager.hpp"
+#include "images/boot_backend.hpp"
+#include "images/host_backend.hpp"
 #include "pgnspawn-config.h"
+#include "platform/bus_bridge.hpp"
+#include "platform/event_loop.hpp"
+#include "platform/log.hpp"
 #include "platform/systemd.hpp"
 
 #include <fmt/format.h>

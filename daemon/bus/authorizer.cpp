@@ -69,21 +69,24 @@ void PolkitAuthorizer::ask_polkit(const Caller& caller, const std::string& actio
                                         sdbus::Struct<bool, bool, std::map<std::string, std::string>> result) {
             if (e) {
                 log_warning(fmt::format("Failed to check authorization for {}: {}", action, e->getMessage()));
-                return done(fmt::format("the authorization for {} could not be checked ({}); only root may do this "
-                                        "now",
-                                        action, e->getMessage()));
+                return done(
+                    fmt::format("the authorization for {} could not be checked ({}); only root may do this "
+                                "now",
+                                action, e->getMessage()));
             }
             const bool authorized = std::get<0>(result);
             const bool challenge = std::get<1>(result);
             if (authorized)
                 return done("");
             if (challenge)
-                return done(fmt::format("{} requires authentication; run the command from a session with a polkit "
-                                        "agent, or ask the administrator to add you to the group \"pgnspawn\"",
-                                        action));
-            done(fmt::format("{} is not allowed for this user; ask the administrator to add you to the group "
-                             "\"pgnspawn\"",
-                             action));
+                return done(
+                    fmt::format("{} requires authentication; run the command from a session with a polkit "
+                                "agent, or ask the administrator to add you to the group \"pgnspawn\"",
+                                action));
+            done(
+                fmt::format("{} is not allowed for this user; ask the administrator to add you to the group "
+                            "\"pgnspawn\"",
+                            action));
         });
 }
 

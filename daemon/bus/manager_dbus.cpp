@@ -1,9 +1,9 @@
 #include "bus/manager_dbus.hpp"
 
 #include "core/errors.hpp"
-#include "platform/log.hpp"
 #include "core/names.hpp"
 #include "core/uri.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 
@@ -123,8 +123,8 @@ void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
     lifecycle(std::move(result), name, &Instance::stop, error_name::StopFailed, "stop");
 }
 
-void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
-                              const char* failure, const char* verb) {
+void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name,
+                              void (Instance::*operation)(Instance::Done), const char* failure, const char* verb) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     // An instance removed from the configuration may still be stopped, never started.
     auto find = [this, operation](const std::string& n) -> Instance& {
@@ -159,9 +159,8 @@ void ManagerObject::authorized(const char* action, Reply& reply, Then then) {
 Instance& ManagerObject::running_instance(const std::string& name) {
     Instance& instance = manager_.lookup(name);
     if (instance.state() != State::Running)
-        throw DomainError(error_name::NotRunning,
-                          fmt::format("instance {} is not running (it is {})", instance.name(),
-                                      to_string(instance.state())));
+        throw DomainError(error_name::NotRunning, fmt::format("instance {} is not running (it is {})", instance.name(),
+                                                              to_string(instance.state())));
     return instance;
 }
 

@@ -78,7 +78,7 @@ private:
     Manager& manager_;
     Authorizer& authorizer_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
-    std::map<std::string, State> announced_states_;  ///< last StateChanged sent, by instance name
+    std::map<std::string, State> announced_states_;                   ///< last StateChanged sent, by instance name
 };
 
 }  // namespace pgnspawn

@@ -18,12 +18,12 @@ namespace pgnspawn {
 
 std::string_view to_string(ImageKind kind) {
     switch (kind) {
-    case ImageKind::Host:
-        return "host";
-    case ImageKind::Directory:
-        return "directory";
-    case ImageKind::Nixos:
-        return "nixos";
+        case ImageKind::Host:
+            return "host";
+        case ImageKind::Directory:
+            return "directory";
+        case ImageKind::Nixos:
+            return "nixos";
     }
     return "unknown";
 }
@@ -37,9 +37,9 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {"image",     "port",     "listen_address", "database",  "user",
-                                      "password",  "password_file", "version",   "autostart", "directory",
-                                      "toplevel",  "network",  "host_port"};
+constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database",  "user",
+                                      "password", "password_file", "version",        "autostart", "directory",
+                                      "toplevel", "network",       "host_port"};
 
 class Parser {
 public:
@@ -54,8 +54,9 @@ public:
         config.source = source_;
         for (const auto& [key, node] : root) {
             if (key.str() != "instances")
-                fail(key.source(), fmt::format("unknown key {} (only [instances.NAME] tables are allowed at the top level)",
-                                               quote_untrusted(key.str())));
+                fail(key.source(),
+                     fmt::format("unknown key {} (only [instances.NAME] tables are allowed at the top level)",
+                                 quote_untrusted(key.str())));
             const auto* instances = node.as_table();
             if (!instances)
                 fail(node.source(), "\"instances\" must be a table of [instances.NAME] tables");
@@ -122,8 +123,9 @@ private:
             if (!hp->is_integer() || !v || *v < 1 || *v > 65535)
                 fail(hp->source(), "\"host_port\" must be an integer between 1 and 65535");
             if (c.network != NetworkMode::Private)
-                fail(hp->source(), "\"host_port\" forwards a host port into a private network; it needs "
-                                   "network = \"private\"");
+                fail(hp->source(),
+                     "\"host_port\" forwards a host port into a private network; it needs "
+                     "network = \"private\"");
             c.host_port = static_cast<std::uint16_t>(*v);
         }
 
@@ -133,7 +135,8 @@ private:
                      "\"listen_address\" does not apply with network = \"private\": the address is the "
                      "container's own, as machined reports it");
             std::array<unsigned char, 16> buf{};
-            if (inet_pton(AF_INET, addr->c_str(), buf.data()) != 1 && inet_pton(AF_INET6, addr->c_str(), buf.data()) != 1)
+            if (inet_pton(AF_INET, addr->c_str(), buf.data()) != 1 &&
+                inet_pton(AF_INET6, addr->c_str(), buf.data()) != 1)
                 fail((*table)["listen_address"].node()->source(),
                      fmt::format("\"listen_address\" must be an IPv4 or IPv6 address, not {}", quote_untrusted(*addr)));
             c.listen_address = *addr;
@@ -146,7 +149,8 @@ private:
             resolve_version(*table, c);
         else if (const toml::node* v = (*table)["version"].node())
             fail(v->source(), fmt::format("\"version\" applies to image \"host\" only; a {} image brings its own "
-                                          "PostgreSQL", to_string(c.image)));
+                                          "PostgreSQL",
+                                          to_string(c.image)));
         if (const toml::node* autostart = (*table)["autostart"].node()) {
             if (!autostart->is_boolean())
                 fail(autostart->source(), "\"autostart\" must be true or false");
@@ -181,8 +185,8 @@ private:
             fail(node_of(t, "toplevel").source(), "\"toplevel\" applies to image = \"nixos\" only");
         if (c.image == ImageKind::Directory) {
             if (!directory)
-                fail(instance.source(), fmt::format("instance \"{}\" has image = \"directory\" but no \"directory\"",
-                                                    c.name));
+                fail(instance.source(),
+                     fmt::format("instance \"{}\" has image = \"directory\" but no \"directory\"", c.name));
             c.directory = checked_path(node_of(t, "directory"), *directory, "directory", "/");
         }
         if (c.image == ImageKind::Nixos) {
@@ -230,8 +234,9 @@ private:
                   !((*v)[0] >= '0' && (*v)[0] <= '9') && (*v)[0] != '-';
         if (!ok)
             fail(t[key].node()->source(),
-                 fmt::format("\"{}\" must be 1 to 63 letters, digits, '_' or '-', not starting with a digit or '-'; got {}",
-                             key, quote_untrusted(*v)));
+                 fmt::format(
+                     "\"{}\" must be 1 to 63 letters, digits, '_' or '-', not starting with a digit or '-'; got {}",
+                     key, quote_untrusted(*v)));
         return *v;
     }
 
@@ -262,7 +267,8 @@ private:
         if (pw.empty())
             fail(where, fmt::format("password_file {} is empty", quote_untrusted(*file)));
         if (pw.find('\n') != std::string::npos || pw.find('\0') != std::string::npos)
-            fail(where, fmt::format("password_file {} must hold the password on a single line", quote_untrusted(*file)));
+            fail(where,
+                 fmt::format("password_file {} must hold the password on a single line", quote_untrusted(*file)));
         return pw;
     }
 
@@ -344,7 +350,8 @@ Config parse_config(std::string_view text, const std::string& source_name, const
         root = toml::parse(text, source_name);
     } catch (const toml::parse_error& e) {
         const auto& where = e.source();
-        throw ConfigError(fmt::format("{}:{}:{}: {}", source_name, where.begin.line, where.begin.column, e.description()));
+        throw ConfigError(
+            fmt::format("{}:{}:{}: {}", source_name, where.begin.line, where.begin.column, e.description()));
     }
     return Parser(source_name, env).parse(root);
 }

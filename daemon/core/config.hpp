@@ -34,7 +34,7 @@ struct InstanceConfig {
     std::string user;
     /// The secret itself (from `password` or read from `password_file`). Never log it.
     std::string password;
-    std::string postgresql_version;          ///< e.g. "15" (host image only)
+    std::string postgresql_version;           ///< e.g. "15" (host image only)
     std::filesystem::path postgresql_bindir;  ///< e.g. /usr/lib/postgresql/15/bin
     std::filesystem::path state_directory;    ///< e.g. /var/lib/pgnspawn/NAME
     /// Started by the daemon when it starts (at boot, if pgnspawnd.service is enabled).

@@ -1,7 +1,7 @@
 #include "core/instance.hpp"
 
-#include "platform/log.hpp"
 #include "core/names.hpp"
+#include "platform/log.hpp"
 
 #include <cassert>
 

@@ -69,8 +69,8 @@ private:
     State state_ = State::Stopped;
     std::string last_error_;
     std::string phase_;
-    std::vector<Done> current_;   ///< callers served by the operation under way
-    std::deque<Request> queue_;   ///< requests that wait for it to finish
+    std::vector<Done> current_;  ///< callers served by the operation under way
+    std::deque<Request> queue_;  ///< requests that wait for it to finish
 };
 
 }  // namespace pgnspawn

@@ -1,8 +1,8 @@
 #include "core/manager.hpp"
 
 #include "core/errors.hpp"
-#include "platform/log.hpp"
 #include "core/names.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 
@@ -37,9 +37,8 @@ Instance& Manager::lookup(std::string_view name) {
         throw DomainError(error_name::InvalidArgs, *problem);
     if (Instance* i = find(name))
         return *i;
-    throw DomainError(error_name::NoSuchInstance,
-                      fmt::format("no instance named {} is configured in {}", quote_untrusted(name),
-                                  config_.source.string()));
+    throw DomainError(error_name::NoSuchInstance, fmt::format("no instance named {} is configured in {}",
+                                                              quote_untrusted(name), config_.source.string()));
 }
 
 Instance& Manager::lookup_startable(std::string_view name) {
@@ -150,8 +149,7 @@ void Manager::on_state_changed(const Instance& instance) {
     if (observer_)
         observer_->state_changed(instance);
     const bool pending = removals_.count(instance.name()) || changes_.count(instance.name());
-    if (!pending || settle_scheduled_ ||
-        (instance.state() != State::Stopped && instance.state() != State::Failed))
+    if (!pending || settle_scheduled_ || (instance.state() != State::Stopped && instance.state() != State::Failed))
         return;
     // Not now: the instance is still inside its own operation's callback.
     settle_scheduled_ = true;
@@ -182,9 +180,9 @@ void Manager::settle() {
     for (const auto& name : changed) {
         const InstanceConfig config = changes_.at(name);
         changes_.erase(name);
-        log_info(fmt::format("Instance {} is now {}; applying its new configuration.", name,
-                             to_string(find(name)->state())),
-                 name, unit_name(name));
+        log_info(
+            fmt::format("Instance {} is now {}; applying its new configuration.", name, to_string(find(name)->state())),
+            name, unit_name(name));
         replace(name, config);
     }
 }

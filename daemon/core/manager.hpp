@@ -96,8 +96,8 @@ private:
     Defer defer_;
     Observer* observer_ = nullptr;
     std::vector<std::unique_ptr<Instance>> instances_;
-    std::set<std::string> removals_;                   ///< dropped from the file, not yet at rest
-    std::map<std::string, InstanceConfig> changes_;    ///< new settings waiting for rest
+    std::set<std::string> removals_;                 ///< dropped from the file, not yet at rest
+    std::map<std::string, InstanceConfig> changes_;  ///< new settings waiting for rest
     bool settle_scheduled_ = false;
     /// Cleared on destruction, so a deferred settle() that outlives the Manager does nothing.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

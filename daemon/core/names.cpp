@@ -23,8 +23,7 @@ std::optional<std::string> instance_name_problem(std::string_view name) {
         return fmt::format("the instance name {} must start with a letter or digit", quote_untrusted(name));
     for (char c : name)
         if (!is_alnum(c) && c != '-')
-            return fmt::format("the instance name {} may contain only letters, digits and '-'",
-                               quote_untrusted(name));
+            return fmt::format("the instance name {} may contain only letters, digits and '-'", quote_untrusted(name));
     return std::nullopt;
 }
 

@@ -18,8 +18,8 @@ std::string percent_encode(std::string_view s) {
     return out;
 }
 
-std::string connection_uri(std::string_view user, std::string_view password, std::string_view host,
-                           std::uint16_t port, std::string_view database) {
+std::string connection_uri(std::string_view user, std::string_view password, std::string_view host, std::uint16_t port,
+                           std::string_view database) {
     const bool ipv6 = host.find(':') != std::string_view::npos;
     return fmt::format("postgresql://{}:{}@{}{}{}:{}/{}", percent_encode(user), percent_encode(password),
                        ipv6 ? "[" : "", host, ipv6 ? "]" : "", port, percent_encode(database));

@@ -11,7 +11,7 @@ namespace pgnspawn {
 std::string percent_encode(std::string_view s);
 
 /// postgresql://user:password@host:port/database; IPv6 hosts are bracketed.
-std::string connection_uri(std::string_view user, std::string_view password, std::string_view host,
-                           std::uint16_t port, std::string_view database);
+std::string connection_uri(std::string_view user, std::string_view password, std::string_view host, std::uint16_t port,
+                           std::string_view database);
 
 }  // namespace pgnspawn

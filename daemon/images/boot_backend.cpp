@@ -1,9 +1,9 @@
 #include "images/boot_backend.hpp"
 
-#include "platform/address.hpp"
-#include "images/layout.hpp"
-#include "platform/log.hpp"
 #include "core/names.hpp"
+#include "images/layout.hpp"
+#include "platform/address.hpp"
+#include "platform/log.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -28,8 +28,8 @@ constexpr std::chrono::milliseconds kLongestRetry{1000};
 /// an os-release file, the guest's activation script fills in the rest.
 void prepare_nixos_root(const InstanceConfig& c) {
     const InstancePaths p(c);
-    for (const auto& d : {p.state.parent_path(), p.state, p.root, p.root / "etc", p.root / "var",
-                          p.root / "var/lib", p.root / "nix", p.root / "nix/store"}) {
+    for (const auto& d : {p.state.parent_path(), p.state, p.root, p.root / "etc", p.root / "var", p.root / "var/lib",
+                          p.root / "nix", p.root / "nix/store"}) {
         if (mkdir(d.c_str(), 0755) < 0 && errno != EEXIST)
             throw std::runtime_error(fmt::format("cannot create {}: {}", d.string(), std::strerror(errno)));
     }
@@ -111,18 +111,18 @@ private:
             return connect();
         }
         auto self = shared_from_this();
-        b_.systemd().machine_addresses(machine_name(c_.name), [this, self](const std::string& error,
-                                                                           std::vector<MachineAddress> addresses) {
-            if (finished())
-                return;
-            if (auto chosen = routable_address(addresses)) {
-                address_ = *chosen;
-                log_info(fmt::format("Instance {} is at {}.", c_.name, address_), c_.name, unit_name(c_.name));
-                return connect();
-            }
-            last_attempt_ = error.empty() ? "the container has no routable address yet" : error;
-            retry([this] { find_address(); });
-        });
+        b_.systemd().machine_addresses(
+            machine_name(c_.name), [this, self](const std::string& error, std::vector<MachineAddress> addresses) {
+                if (finished())
+                    return;
+                if (auto chosen = routable_address(addresses)) {
+                    address_ = *chosen;
+                    log_info(fmt::format("Instance {} is at {}.", c_.name, address_), c_.name, unit_name(c_.name));
+                    return connect();
+                }
+                last_attempt_ = error.empty() ? "the container has no routable address yet" : error;
+                retry([this] { find_address(); });
+            });
     }
 
     /// The promise of Start: a real round trip, as the configured user, over TCP.

@@ -1,7 +1,7 @@
 #include "images/container_backend.hpp"
 
-#include "platform/log.hpp"
 #include "core/names.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 
@@ -58,7 +58,8 @@ std::string ContainerBackend::log_tail(const InstanceConfig& config, uint64_t si
 /// one to be unloaded (bounded), then drop a leftover machine registration.
 class ContainerBackend::LeftoverCleanup : public std::enable_shared_from_this<LeftoverCleanup> {
 public:
-    LeftoverCleanup(ContainerBackend& backend, const InstanceConfig& config, std::function<void(const std::string&)> done)
+    LeftoverCleanup(ContainerBackend& backend, const InstanceConfig& config,
+                    std::function<void(const std::string&)> done)
         : b_(backend), name_(config.name), unit_(unit_name(config.name)), done_(std::move(done)) {}
 
     void run() {
@@ -70,9 +71,9 @@ public:
                 return remove_machine();
             if (state.active == "inactive" || state.active == "failed")
                 return wait_until_unloaded();
-            log_warning(fmt::format("Stopping leftover unit {} ({}) before starting instance {}.", unit_, state.active,
-                                    name_),
-                        name_, unit_);
+            log_warning(
+                fmt::format("Stopping leftover unit {} ({}) before starting instance {}.", unit_, state.active, name_),
+                name_, unit_);
             b_.systemd().stop_unit(unit_, [this, self](const std::string& stop_error, bool) {
                 if (!stop_error.empty())
                     return finish(fmt::format("cannot stop the leftover container: {}", stop_error));
@@ -259,14 +260,13 @@ void ContainerBackend::health(const InstanceConfig& config, std::function<void(H
         retire(conn);
         done(r);
     };
-    conn->round_trip(user_connection_params(config, host, "pgnspawnd-health"),
-                     [finish](const std::string& error, PgConnection::Stage stage) {
-                         if (error.empty())
-                             return finish(true, "SELECT 1 succeeded");
-                         finish(false, stage == PgConnection::Stage::Connect
-                                           ? fmt::format("cannot connect: {}", error)
-                                           : fmt::format("SELECT 1 failed: {}", error));
-                     });
+    conn->round_trip(user_connection_params(config, host, "pgnspawnd-health"), [finish](const std::string& error,
+                                                                                        PgConnection::Stage stage) {
+        if (error.empty())
+            return finish(true, "SELECT 1 succeeded");
+        finish(false, stage == PgConnection::Stage::Connect ? fmt::format("cannot connect: {}", error)
+                                                            : fmt::format("SELECT 1 failed: {}", error));
+    });
 }
 
 bool ContainerBackend::is_running(const InstanceConfig& config) {

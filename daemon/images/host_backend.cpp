@@ -1,8 +1,8 @@
 #include "images/host_backend.hpp"
 
+#include "core/names.hpp"
 #include "images/layout.hpp"
 #include "platform/log.hpp"
-#include "core/names.hpp"
 #include "platform/pg.hpp"
 
 #include <arpa/inet.h>
@@ -107,8 +107,8 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
     make_dir(p.state, 0750, 0, pg.gid);
     make_dir(p.socket_dir, 0700, pg.uid, pg.gid);
     make_dir(p.root, 0755, 0, 0);
-    for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run",
-                          "tmp", "dev", "proc", "sys", "root"})
+    for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp",
+                          "dev", "proc", "sys", "root"})
         make_dir(p.root / d, d == std::string("tmp") ? 01777 : 0755, 0, 0);
     for (const char* f : {"etc/passwd", "etc/group", "etc/nsswitch.conf"})
         make_empty_file(p.root / f);
@@ -294,8 +294,9 @@ private:
         if (fs::exists(spare / "PG_VERSION", ec) && rename(spare.c_str(), p_.data.c_str()) == 0) {
             fsync_dir(p_.state);
             fsync_dir(spare.parent_path());
-            log_info(fmt::format("Took the spare PostgreSQL {} cluster for instance {}.", c_.postgresql_version, c_.name),
-                     c_.name);
+            log_info(
+                fmt::format("Took the spare PostgreSQL {} cluster for instance {}.", c_.postgresql_version, c_.name),
+                c_.name);
             return launch();
         }
         log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
@@ -517,9 +518,10 @@ void HostBackend::stop(const InstanceConfig& config, Done done) {
             return done(error);
         if (stopped && fs::exists(p.data / "postmaster.pid")) {
             auto tail = log_tail(config, since);
-            return done(fmt::format("PostgreSQL did not shut down cleanly (postmaster.pid is still there); the next "
-                                    "start will run crash recovery. Last log lines: {}",
-                                    tail));
+            return done(
+                fmt::format("PostgreSQL did not shut down cleanly (postmaster.pid is still there); the next "
+                            "start will run crash recovery. Last log lines: {}",
+                            tail));
         }
         done("");
     });

@@ -7,11 +7,8 @@
 namespace pgnspawn {
 
 InstancePaths::InstancePaths(const InstanceConfig& c)
-    : state(c.state_directory),
-      root(c.state_directory / "root"),
-      data(c.state_directory / "data"),
-      data_tmp(c.state_directory / "data.new"),
-      socket_dir(c.state_directory / "run"),
+    : state(c.state_directory), root(c.state_directory / "root"), data(c.state_directory / "data"),
+      data_tmp(c.state_directory / "data.new"), socket_dir(c.state_directory / "run"),
       initdb_log(c.state_directory / "initdb.log") {}
 
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
@@ -102,18 +99,14 @@ std::filesystem::path spare_cluster_dir(const InstanceConfig& c) {
     return c.state_directory.parent_path() / (".spare-" + c.postgresql_version);
 }
 
-std::vector<std::string> initdb_argv(const InstanceConfig& c) { return initdb_argv(c.postgresql_bindir, InstancePaths(c).data_tmp); }
+std::vector<std::string> initdb_argv(const InstanceConfig& c) {
+    return initdb_argv(c.postgresql_bindir, InstancePaths(c).data_tmp);
+}
 
 std::vector<std::string> initdb_argv(const std::filesystem::path& bindir, const std::filesystem::path& pgdata) {
     return {
-        (bindir / "initdb").string(),
-        "--pgdata", pgdata.string(),
-        "--username=postgres",
-        "--auth-local=peer",
-        "--auth-host=scram-sha-256",
-        "--encoding=UTF8",
-        "--locale=C.UTF-8",
-        "--no-instructions",
+        (bindir / "initdb").string(), "--pgdata",        pgdata.string(),    "--username=postgres", "--auth-local=peer",
+        "--auth-host=scram-sha-256",  "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
     };
 }
 

@@ -13,12 +13,12 @@ namespace pgnspawn {
 
 /// Paths of one instance on the host.
 struct InstancePaths {
-    std::filesystem::path state;      ///< STATE            (0750 root:postgres)
-    std::filesystem::path root;       ///< STATE/root       the container's tiny root directory
-    std::filesystem::path data;       ///< STATE/data       PGDATA (0700 postgres)
-    std::filesystem::path data_tmp;   ///< STATE/data.new   initdb target, renamed when complete
-    std::filesystem::path socket_dir; ///< STATE/run        PostgreSQL's unix socket (0750)
-    std::filesystem::path initdb_log; ///< STATE/initdb.log
+    std::filesystem::path state;       ///< STATE            (0750 root:postgres)
+    std::filesystem::path root;        ///< STATE/root       the container's tiny root directory
+    std::filesystem::path data;        ///< STATE/data       PGDATA (0700 postgres)
+    std::filesystem::path data_tmp;    ///< STATE/data.new   initdb target, renamed when complete
+    std::filesystem::path socket_dir;  ///< STATE/run        PostgreSQL's unix socket (0750)
+    std::filesystem::path initdb_log;  ///< STATE/initdb.log
 
     explicit InstancePaths(const InstanceConfig& c);
 };

@@ -10,11 +10,11 @@ namespace {
 bool routable_v4(const std::vector<std::uint8_t>& a) {
     if (a.size() != 4)
         return false;
-    if (a[0] == 127 || a[0] == 0)            // loopback, "this network"
+    if (a[0] == 127 || a[0] == 0)  // loopback, "this network"
         return false;
-    if (a[0] == 169 && a[1] == 254)          // link-local
+    if (a[0] == 169 && a[1] == 254)  // link-local
         return false;
-    if (a[0] >= 224)                         // multicast, reserved, broadcast
+    if (a[0] >= 224)  // multicast, reserved, broadcast
         return false;
     return true;
 }
@@ -27,9 +27,9 @@ bool routable_v6(const std::vector<std::uint8_t>& a) {
         all_zero = all_zero && a[i] == 0;
     if (all_zero && (a[15] == 0 || a[15] == 1))  // unspecified, loopback
         return false;
-    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)   // link-local fe80::/10
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)  // link-local fe80::/10
         return false;
-    if (a[0] == 0xff)                            // multicast
+    if (a[0] == 0xff)  // multicast
         return false;
     return true;
 }

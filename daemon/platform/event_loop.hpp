@@ -4,13 +4,13 @@
 
 #include <systemd/sd-event.h>
 
+#include <sys/inotify.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <sys/inotify.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 
 namespace pgnspawn {
 

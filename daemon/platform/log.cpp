@@ -2,11 +2,11 @@
 
 #include <systemd/sd-journal.h>
 
-#include <cstdio>
-#include <string>
-#include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace pgnspawn {
 

@@ -141,9 +141,8 @@ std::string PgConnection::last_error() const {
 }
 
 void PgConnection::arm_timeout(const char* what) {
-    timer_ = loop_.add_timer(timeout_, [this, what] {
-        fail(fmt::format("{} timed out after {} ms", what, timeout_.count()));
-    });
+    timer_ = loop_.add_timer(timeout_,
+                             [this, what] { fail(fmt::format("{} timed out after {} ms", what, timeout_.count())); });
 }
 
 void PgConnection::wait_for(uint32_t events) {

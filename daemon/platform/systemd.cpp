@@ -111,8 +111,8 @@ void SystemdClient::start_transient_service(const TransientService& service,
         props.push_back({"SystemCallArchitectures", sdbus::Variant(service.syscall_architectures)});
     if (!service.denied_syscalls.empty()) {
         // (bas): false = a deny list.
-        props.push_back({"SystemCallFilter",
-                         sdbus::Variant(sdbus::Struct<bool, std::vector<std::string>>{false, service.denied_syscalls})});
+        props.push_back({"SystemCallFilter", sdbus::Variant(sdbus::Struct<bool, std::vector<std::string>>{
+                                                 false, service.denied_syscalls})});
         props.push_back({"SystemCallErrorNumber", sdbus::Variant(int32_t{EPERM})});
     }
     const std::string unit = service.unit;
@@ -201,9 +201,10 @@ void SystemdClient::unit_state(const std::string& unit,
 }
 
 SystemdClient::Watch SystemdClient::watch_unit_removed(const std::string& unit, std::function<void()> on_removed) {
-    return bus_.addMatch(fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='UnitRemoved',arg0='{}'",
-                                     kSystemd, kManagerPath, kManagerIface, unit),
-                         [on_removed](sdbus::Message&) { on_removed(); });
+    return bus_.addMatch(
+        fmt::format("type='signal',sender='{}',path='{}',interface='{}',member='UnitRemoved',arg0='{}'", kSystemd,
+                    kManagerPath, kManagerIface, unit),
+        [on_removed](sdbus::Message&) { on_removed(); });
 }
 
 namespace {
@@ -232,7 +233,10 @@ void SystemdClient::machine_addresses(const std::string& machine,
 std::vector<MachineAddress> SystemdClient::machine_addresses_blocking(const std::string& machine) {
     try {
         std::vector<RawAddress> raw;
-        machined_->callMethod("GetMachineAddresses").onInterface(kMachinedIface).withArguments(machine).storeResultsTo(raw);
+        machined_->callMethod("GetMachineAddresses")
+            .onInterface(kMachinedIface)
+            .withArguments(machine)
+            .storeResultsTo(raw);
         return to_addresses(raw);
     } catch (const sdbus::Error& e) {
         log_warning(fmt::format("Failed to read the addresses of machine {}: {}", machine, describe(e)));

@@ -45,8 +45,8 @@ constexpr uint64_t kCallTimeoutUsec = 30'000'000;
 constexpr std::size_t kMaxExamples = 8;
 
 const std::set<std::string> kDefaultAllowList = {
-    "org.freedesktop.DBus.Error.InvalidArgs",    "org.freedesktop.DBus.Error.UnknownMethod",
-    "org.freedesktop.DBus.Error.UnknownObject",  "org.freedesktop.DBus.Error.UnknownInterface",
+    "org.freedesktop.DBus.Error.InvalidArgs",     "org.freedesktop.DBus.Error.UnknownMethod",
+    "org.freedesktop.DBus.Error.UnknownObject",   "org.freedesktop.DBus.Error.UnknownInterface",
     "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.AccessDenied",
 };
 constexpr std::string_view kOwnErrorPrefix = "org.pgnspawn1.Error.";
@@ -154,44 +154,93 @@ public:
 private:
     std::string any() {
         switch (pick(rng_, 10)) {
-        case 0:
-        case 1:
-            return corpus();
-        case 2:
-            return controls();
-        case 3:
-            return long_name();
-        case 4:
-            return unicode();
-        case 5:
-            return path_like();
-        case 6:
-            return mutated();
-        case 7:
-            return random_alnum(rng_, 1 + pick(rng_, 48), true);  // valid, but not configured
-        case 8: {
-            std::string s;  // printable ASCII soup
-            for (std::size_t i = pick(rng_, 64); i > 0; --i)
-                s += static_cast<char>(0x20 + pick(rng_, 0x5f));
-            return s;
-        }
-        default:
-            return next_part() + next_part();  // two of the above glued together
+            case 0:
+            case 1:
+                return corpus();
+            case 2:
+                return controls();
+            case 3:
+                return long_name();
+            case 4:
+                return unicode();
+            case 5:
+                return path_like();
+            case 6:
+                return mutated();
+            case 7:
+                return random_alnum(rng_, 1 + pick(rng_, 48), true);  // valid, but not configured
+            case 8: {
+                std::string s;  // printable ASCII soup
+                for (std::size_t i = pick(rng_, 64); i > 0; --i)
+                    s += static_cast<char>(0x20 + pick(rng_, 0x5f));
+                return s;
+            }
+            default:
+                return next_part() + next_part();  // two of the above glued together
         }
     }
 
     std::string next_part() { return pick(rng_, 2) ? corpus() : mutated(); }
 
     std::string corpus() {
-        static constexpr std::array<const char*, 58> names = {
-            "", "/", ".", "..", "../..", "../../..", "a/b", "../etc", "./helloworld", "helloworld/../second",
-            "/etc/passwd", "../../../../etc/shadow", "helloworld/", "/helloworld", "helloworld/.", "..%2f..",
-            "%2e%2e", "_2e_2e", "~", "~root", "*", "?", "[a-z]", "-", "-rf", "--help", ".host", "pgnspawn-testhost",
-            "pgnspawn-helloworld", "pgnspawn-second", "pgnspawn-helloworld.service", "machine.slice", "pgnspawnd",
-            "root", "postgres", "HELLOWORLD", "Helloworld", "helloworld ", " helloworld", "hello world",
-            "helloworld\n", "helloworld\r\nX-Injected: 1", "\x1b[31mred\x1b[0m", "\x7f", "\t", "h\u00e9llo",
-            "\u6570\u636e\u5e93", "\U0001F600", "a\u0301", "\u202etxt.exe", "\ufeffhelloworld", "%s%s%n",
-            "$(reboot)", "`id`", "'; DROP DATABASE helloworld; --", "0", "-1", "helloworld\\"};
+        static constexpr std::array<const char*, 58> names = {"",
+                                                              "/",
+                                                              ".",
+                                                              "..",
+                                                              "../..",
+                                                              "../../..",
+                                                              "a/b",
+                                                              "../etc",
+                                                              "./helloworld",
+                                                              "helloworld/../second",
+                                                              "/etc/passwd",
+                                                              "../../../../etc/shadow",
+                                                              "helloworld/",
+                                                              "/helloworld",
+                                                              "helloworld/.",
+                                                              "..%2f..",
+                                                              "%2e%2e",
+                                                              "_2e_2e",
+                                                              "~",
+                                                              "~root",
+                                                              "*",
+                                                              "?",
+                                                              "[a-z]",
+                                                              "-",
+                                                              "-rf",
+                                                              "--help",
+                                                              ".host",
+                                                              "pgnspawn-testhost",
+                                                              "pgnspawn-helloworld",
+                                                              "pgnspawn-second",
+                                                              "pgnspawn-helloworld.service",
+                                                              "machine.slice",
+                                                              "pgnspawnd",
+                                                              "root",
+                                                              "postgres",
+                                                              "HELLOWORLD",
+                                                              "Helloworld",
+                                                              "helloworld ",
+                                                              " helloworld",
+                                                              "hello world",
+                                                              "helloworld\n",
+                                                              "helloworld\r\nX-Injected: 1",
+                                                              "\x1b[31mred\x1b[0m",
+                                                              "\x7f",
+                                                              "\t",
+                                                              "h\u00e9llo",
+                                                              "\u6570\u636e\u5e93",
+                                                              "\U0001F600",
+                                                              "a\u0301",
+                                                              "\u202etxt.exe",
+                                                              "\ufeffhelloworld",
+                                                              "%s%s%n",
+                                                              "$(reboot)",
+                                                              "`id`",
+                                                              "'; DROP DATABASE helloworld; --",
+                                                              "0",
+                                                              "-1",
+                                                              "helloworld\\"};
         return pick_from(rng_, names);
     }
 
@@ -206,16 +255,16 @@ private:
         static constexpr std::array<std::size_t, 11> lengths = {47, 48, 49, 63, 64, 65, 255, 256, 4096, 10240, 65536};
         const std::size_t len = pick_from(rng_, lengths);
         switch (pick(rng_, 3)) {
-        case 0:
-            return std::string(len, 'a');
-        case 1:
-            return random_alnum(rng_, len, true);
-        default: {
-            std::string s;  // "../" repeated: a long traversal
-            while (s.size() < len)
-                s += "../";
-            return s.substr(0, len);
-        }
+            case 0:
+                return std::string(len, 'a');
+            case 1:
+                return random_alnum(rng_, len, true);
+            default: {
+                std::string s;  // "../" repeated: a long traversal
+                while (s.size() < len)
+                    s += "../";
+                return s.substr(0, len);
+            }
         }
     }
 
@@ -242,24 +291,24 @@ private:
                 --at;  // never split a UTF-8 sequence: sd-bus refuses invalid UTF-8
 
             switch (pick(rng_, 5)) {
-            case 0:
-                s.insert(at, 1, random_control(rng_));
-                break;
-            case 1: {
-                std::string cp;
-                append_utf8(cp, random_code_point(rng_));
-                s.insert(at, cp);
-                break;
-            }
-            case 2:
-                s.insert(at, pick(rng_, 2) ? "/" : "/../");
-                break;
-            case 3:
-                if (at < s.size() && static_cast<unsigned char>(s[at]) < 0x80)
-                    s[at] = static_cast<char>(s[at] ^ 0x20);  // flips case, or '-' into '\r'
-                break;
-            default:
-                s += pick(rng_, 2) ? "-" : "0";
+                case 0:
+                    s.insert(at, 1, random_control(rng_));
+                    break;
+                case 1: {
+                    std::string cp;
+                    append_utf8(cp, random_code_point(rng_));
+                    s.insert(at, cp);
+                    break;
+                }
+                case 2:
+                    s.insert(at, pick(rng_, 2) ? "/" : "/../");
+                    break;
+                case 3:
+                    if (at < s.size() && static_cast<unsigned char>(s[at]) < 0x80)
+                        s[at] = static_cast<char>(s[at] ^ 0x20);  // flips case, or '-' into '\r'
+                    break;
+                default:
+                    s += pick(rng_, 2) ? "-" : "0";
             }
         }
         return s;
@@ -272,30 +321,60 @@ private:
 // --- calls ---------------------------------------------------------------------------
 
 /// How the arguments of one call are shaped: mostly the right "s", often not.
-enum class Shape { Name, None, Int32, Uint32, TwoStrings, StringArray, Variant, Bytes, ObjectPath, Signature, Struct,
-                   Dict, Bool, Double, UnixFd };
-constexpr std::array<Shape, 14> kWrongShapes = {Shape::None,      Shape::Int32,  Shape::Uint32,   Shape::TwoStrings,
+enum class Shape {
+    Name,
+    None,
+    Int32,
+    Uint32,
+    TwoStrings,
+    StringArray,
+    Variant,
+    Bytes,
+    ObjectPath,
+    Signature,
+    Struct,
+    Dict,
+    Bool,
+    Double,
+    UnixFd
+};
+constexpr std::array<Shape, 14> kWrongShapes = {Shape::None,        Shape::Int32,   Shape::Uint32, Shape::TwoStrings,
                                                 Shape::StringArray, Shape::Variant, Shape::Bytes,  Shape::ObjectPath,
-                                                Shape::Signature, Shape::Struct, Shape::Dict,     Shape::Bool,
-                                                Shape::Double,    Shape::UnixFd};
+                                                Shape::Signature,   Shape::Struct,  Shape::Dict,   Shape::Bool,
+                                                Shape::Double,      Shape::UnixFd};
 
 const char* signature_of(Shape s) {
     switch (s) {
-    case Shape::Name: return "s";
-    case Shape::None: return "";
-    case Shape::Int32: return "i";
-    case Shape::Uint32: return "u";
-    case Shape::TwoStrings: return "ss";
-    case Shape::StringArray: return "as";
-    case Shape::Variant: return "v";
-    case Shape::Bytes: return "ay";
-    case Shape::ObjectPath: return "o";
-    case Shape::Signature: return "g";
-    case Shape::Struct: return "(s)";
-    case Shape::Dict: return "a{ss}";
-    case Shape::Bool: return "b";
-    case Shape::Double: return "d";
-    case Shape::UnixFd: return "h";
+        case Shape::Name:
+            return "s";
+        case Shape::None:
+            return "";
+        case Shape::Int32:
+            return "i";
+        case Shape::Uint32:
+            return "u";
+        case Shape::TwoStrings:
+            return "ss";
+        case Shape::StringArray:
+            return "as";
+        case Shape::Variant:
+            return "v";
+        case Shape::Bytes:
+            return "ay";
+        case Shape::ObjectPath:
+            return "o";
+        case Shape::Signature:
+            return "g";
+        case Shape::Struct:
+            return "(s)";
+        case Shape::Dict:
+            return "a{ss}";
+        case Shape::Bool:
+            return "b";
+        case Shape::Double:
+            return "d";
+        case Shape::UnixFd:
+            return "h";
     }
     return "";
 }
@@ -305,13 +384,13 @@ struct Call {
     std::string interface;  // empty: no interface header
     std::string member;
     Shape shape = Shape::None;
-    std::string name;    // the fuzzed string argument, if any
-    std::string name2;   // a second string (Properties.Get's property, TwoStrings)
+    std::string name;          // the fuzzed string argument, if any
+    std::string name2;         // a second string (Properties.Get's property, TwoStrings)
     bool name_taking = false;  // a Manager method that takes an instance name
 
     std::string describe() const {
-        std::string d = printable(path) + " " + (interface.empty() ? "(no interface)" : interface) + "." + member + "(" +
-                        signature_of(shape) + ")";
+        std::string d = printable(path) + " " + (interface.empty() ? "(no interface)" : interface) + "." + member +
+                        "(" + signature_of(shape) + ")";
         if (shape == Shape::Name || shape == Shape::TwoStrings || shape == Shape::Variant ||
             shape == Shape::StringArray || shape == Shape::Struct || shape == Shape::Dict)
             d += " \"" + printable(name) + "\"";
@@ -336,8 +415,8 @@ public:
 
 private:
     Call manager_call() {
-        static constexpr std::array<const char*, 6> members = {"Start", "Stop", "GetAddress", "HealthCheck",
-                                                               "GetConnectionUri", "ListInstances"};
+        static constexpr std::array<const char*, 6> members = {
+            "Start", "Stop", "GetAddress", "HealthCheck", "GetConnectionUri", "ListInstances"};
         Call c;
         c.path = kManagerPath;
         c.interface = pick(rng_, 20) == 0 ? "" : kManagerInterface;
@@ -377,7 +456,7 @@ private:
     Call properties_call() {
         static constexpr std::array<const char*, 5> interfaces = {"org.pgnspawn1.Instance", "org.pgnspawn1.Instance",
                                                                   "org.pgnspawn1.Manager", "org.pgnspawn1.Bogus", ""};
-        static constexpr std::array<const char*, 7> properties = {"Name", "State", "Port", "LastError",
+        static constexpr std::array<const char*, 7> properties = {"Name",     "State",   "Port", "LastError",
                                                                   "Password", "Machine", ""};
         Call c;
         c.path = random_instance_path();
@@ -425,25 +504,39 @@ private:
 int append_arguments(sd_bus_message* m, const Call& c, int devnull) {
     const char* name = c.name.c_str();
     switch (c.shape) {
-    case Shape::Name: return sd_bus_message_append(m, "s", name);
-    case Shape::None: return 0;
-    case Shape::Int32: return sd_bus_message_append(m, "i", static_cast<int32_t>(c.name.size()) - 5);
-    case Shape::Uint32: return sd_bus_message_append(m, "u", static_cast<uint32_t>(0xffffffffu));
-    case Shape::TwoStrings: return sd_bus_message_append(m, "ss", name, c.name2.c_str());
-    case Shape::StringArray: return sd_bus_message_append(m, "as", 2, name, name);
-    case Shape::Variant: return sd_bus_message_append(m, "v", "s", name);
-    case Shape::Bytes: {
-        // A byte array may carry NUL: the one way to smuggle it into a name.
-        std::string bytes = c.name + std::string(1, '\0') + "helloworld";
-        return sd_bus_message_append_array(m, 'y', bytes.data(), bytes.size());
-    }
-    case Shape::ObjectPath: return sd_bus_message_append(m, "o", "/org/pgnspawn1/instance/helloworld");
-    case Shape::Signature: return sd_bus_message_append(m, "g", "a{sv}");
-    case Shape::Struct: return sd_bus_message_append(m, "(s)", name);
-    case Shape::Dict: return sd_bus_message_append(m, "a{ss}", 1, "name", name);
-    case Shape::Bool: return sd_bus_message_append(m, "b", 1);
-    case Shape::Double: return sd_bus_message_append(m, "d", -0.0);
-    case Shape::UnixFd: return sd_bus_message_append(m, "h", devnull);
+        case Shape::Name:
+            return sd_bus_message_append(m, "s", name);
+        case Shape::None:
+            return 0;
+        case Shape::Int32:
+            return sd_bus_message_append(m, "i", static_cast<int32_t>(c.name.size()) - 5);
+        case Shape::Uint32:
+            return sd_bus_message_append(m, "u", static_cast<uint32_t>(0xffffffffu));
+        case Shape::TwoStrings:
+            return sd_bus_message_append(m, "ss", name, c.name2.c_str());
+        case Shape::StringArray:
+            return sd_bus_message_append(m, "as", 2, name, name);
+        case Shape::Variant:
+            return sd_bus_message_append(m, "v", "s", name);
+        case Shape::Bytes: {
+            // A byte array may carry NUL: the one way to smuggle it into a name.
+            std::string bytes = c.name + std::string(1, '\0') + "helloworld";
+            return sd_bus_message_append_array(m, 'y', bytes.data(), bytes.size());
+        }
+        case Shape::ObjectPath:
+            return sd_bus_message_append(m, "o", "/org/pgnspawn1/instance/helloworld");
+        case Shape::Signature:
+            return sd_bus_message_append(m, "g", "a{sv}");
+        case Shape::Struct:
+            return sd_bus_message_append(m, "(s)", name);
+        case Shape::Dict:
+            return sd_bus_message_append(m, "a{ss}", 1, "name", name);
+        case Shape::Bool:
+            return sd_bus_message_append(m, "b", 1);
+        case Shape::Double:
+            return sd_bus_message_append(m, "d", -0.0);
+        case Shape::UnixFd:
+            return sd_bus_message_append(m, "h", devnull);
     }
     return -EINVAL;
 }
@@ -475,10 +568,9 @@ public:
             ++by_name_["(method return)"];
             // A name-taking method may succeed only for a configured name, and the
             // fuzzer sends configured names only to the read-only ones.
-            const bool configured =
-                call.shape == Shape::Name &&
-                std::find(options_.configured.begin(), options_.configured.end(), call.name) !=
-                    options_.configured.end();
+            const bool configured = call.shape == Shape::Name &&
+                                    std::find(options_.configured.begin(), options_.configured.end(), call.name) !=
+                                        options_.configured.end();
             if (call.name_taking && !configured)
                 failure(call, "(method return)", "succeeded for a name that is not configured");
             return;
@@ -693,8 +785,8 @@ int main(int argc, char** argv) {
     const bool answers_after = !bus_lost && list_instances(bus, why_after);
     const std::string owner_after = bus_lost ? "" : owner(bus, why_after);
 
-    std::printf("dbus_fuzz: %ld calls sent, %ld replies in %.1f s (%.0f calls/s)%s\n", fuzzer.sent_,
-                fuzzer.replies_, seconds, seconds > 0 ? fuzzer.replies_ / seconds : 0.0,
+    std::printf("dbus_fuzz: %ld calls sent, %ld replies in %.1f s (%.0f calls/s)%s\n", fuzzer.sent_, fuzzer.replies_,
+                seconds, seconds > 0 ? fuzzer.replies_ / seconds : 0.0,
                 timed_out ? ", stopped early by the time limit" : "");
     std::printf("calls by member:");
     for (const auto& [member, count] : fuzzer.by_member_)

@@ -202,10 +202,12 @@ TEST_F(ConfigTest, PasswordFileIsReadWithoutTheTrailingNewline) {
 TEST_F(ConfigTest, PasswordFileWithCrLfOrNoNewlineIsReadExactly) {
     const auto crlf = scratch.write("crlf", "s3cret\r\n");
     const auto bare = scratch.write("bare", "with space and #");
-    EXPECT_EQ(parse("[instances.db]\nport = 5433\npassword_file = \"" + crlf.string() + "\"\n").instances.at(0).password,
-              "s3cret");
-    EXPECT_EQ(parse("[instances.db]\nport = 5433\npassword_file = \"" + bare.string() + "\"\n").instances.at(0).password,
-              "with space and #");
+    EXPECT_EQ(
+        parse("[instances.db]\nport = 5433\npassword_file = \"" + crlf.string() + "\"\n").instances.at(0).password,
+        "s3cret");
+    EXPECT_EQ(
+        parse("[instances.db]\nport = 5433\npassword_file = \"" + bare.string() + "\"\n").instances.at(0).password,
+        "with space and #");
 }
 
 TEST_F(ConfigTest, MissingPasswordFileIsAnErrorNamingThePath) {
@@ -583,7 +585,8 @@ TEST_F(ConfigTest, LoadConfigReadsTheFileAndNamesItInErrors) {
 namespace booted {
 
 std::string dir_instance(std::string_view extra = "") {
-    return "[instances.db]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg\"\nport = 5432\npassword = \"s\"\n" +
+    return "[instances.db]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg\"\nport = 5432\npassword = "
+           "\"s\"\n" +
            std::string(extra);
 }
 
@@ -600,8 +603,9 @@ TEST_F(ConfigTest, DirectoryImageDefaultsToPrivateNetworkAndNeedsNoLocalPostgres
 }
 
 TEST_F(ConfigTest, NixosImageParses) {
-    const auto c = parse("[instances.n]\nimage = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg\"\n"
-                         "port = 5432\npassword = \"x\"\n")
+    const auto c = parse(
+                       "[instances.n]\nimage = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg\"\n"
+                       "port = 5432\npassword = \"x\"\n")
                        .instances.at(0);
     EXPECT_EQ(c.image, ImageKind::Nixos);
     EXPECT_EQ(c.toplevel, "/nix/store/abc-nixos-system-pg");
@@ -634,15 +638,17 @@ TEST_F(ConfigTest, RelativeOrDotDotDirectoryIsAnError) {
 }
 
 TEST_F(ConfigTest, ToplevelOutsideTheNixStoreIsAnError) {
-    EXPECT_THAT(error_of("[instances.n]\nimage = \"nixos\"\ntoplevel = \"/etc/nixos\"\nport = 5432\npassword = \"x\"\n"),
-                HasSubstr("under /nix/store/"));
+    EXPECT_THAT(
+        error_of("[instances.n]\nimage = \"nixos\"\ntoplevel = \"/etc/nixos\"\nport = 5432\npassword = \"x\"\n"),
+        HasSubstr("under /nix/store/"));
 }
 
 TEST_F(ConfigTest, KeysOfOtherImagesAreErrors) {
     EXPECT_THAT(error_of(db_instance("directory = \"/var/lib/machines/pg\"\n")),
                 HasSubstr("\"directory\" applies to image = \"directory\" only"));
     EXPECT_THAT(error_of(db_instance("toplevel = \"/nix/store/x\"\n")), HasSubstr("\"toplevel\" applies to image"));
-    EXPECT_THAT(error_of(booted::dir_instance("version = 15\n")), HasSubstr("\"version\" applies to image \"host\" only"));
+    EXPECT_THAT(error_of(booted::dir_instance("version = 15\n")),
+                HasSubstr("\"version\" applies to image \"host\" only"));
 }
 
 TEST_F(ConfigTest, PrivateNetworkOnTheHostImageIsAnError) {
@@ -665,9 +671,10 @@ TEST_F(ConfigTest, ListenAddressDoesNotApplyToAPrivateNetwork) {
 }
 
 TEST_F(ConfigTest, PrivateNetworksMayShareAPortButNotAHostPort) {
-    const std::string two = booted::dir_instance("host_port = 15432\n") +
-                            "[instances.db2]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg2\"\nport = 5432\n"
-                            "password = \"t\"\n";
+    const std::string two =
+        booted::dir_instance("host_port = 15432\n") +
+        "[instances.db2]\nimage = \"directory\"\ndirectory = \"/var/lib/machines/pg2\"\nport = 5432\n"
+        "password = \"t\"\n";
     EXPECT_EQ(parse(two).instances.size(), 2u);
     const std::string err = error_of(two + "host_port = 15432\n");
     EXPECT_THAT(err, StartsWith("test.toml:12:13: "));

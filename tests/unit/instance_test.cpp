@@ -26,11 +26,11 @@ constexpr std::array kAllStates = {State::Stopped, State::Starting, State::Runni
 TEST(StateTransition, TableIsExactlyThis) {
     // Rows: from; columns: to, in the order Stopped, Starting, Running, Stopping, Failed.
     constexpr bool kExpected[5][5] = {
-        /* Stopped  */ {false, true, true, false, false},   // start; adopt a running container
-        /* Starting */ {false, false, true, false, true},   // started; failed to start
-        /* Running  */ {false, false, false, true, true},    // stop; container went away
-        /* Stopping */ {true, false, false, false, true},   // stopped; failed to stop
-        /* Failed   */ {false, true, false, true, false},   // start again; clean up with a stop
+        /* Stopped  */ {false, true, true, false, false},  // start; adopt a running container
+        /* Starting */ {false, false, true, false, true},  // started; failed to start
+        /* Running  */ {false, false, false, true, true},  // stop; container went away
+        /* Stopping */ {true, false, false, false, true},  // stopped; failed to stop
+        /* Failed   */ {false, true, false, true, false},  // start again; clean up with a stop
     };
     for (std::size_t from = 0; from < kAllStates.size(); ++from)
         for (std::size_t to = 0; to < kAllStates.size(); ++to)
@@ -95,9 +95,7 @@ public:
     void finish_start(const std::string& error) { finish(pending_starts, error); }
     void finish_stop(const std::string& error) { finish(pending_stops, error); }
 
-    int count(const std::string& what) const {
-        return static_cast<int>(std::count(calls.begin(), calls.end(), what));
-    }
+    int count(const std::string& what) const { return static_cast<int>(std::count(calls.begin(), calls.end(), what)); }
 
 private:
     void record(const char* what, const InstanceConfig& config) {

@@ -212,9 +212,9 @@ TEST(HostSyscallConfinement, NspawnsOwnFilterIsReplacedNotDropped) {
 TEST(HostSyscallConfinement, LeavesNspawnWhatItNeedsToBuildTheContainer) {
     // The filter covers nspawn too (systemd applies it before ExecStart).
     const auto c = host_syscall_confinement();
-    for (const char* call : {"@mount", "mount", "umount2", "pivot_root", "@process", "clone", "clone3", "unshare",
-                             "setns", "@privileged", "@system-service", "chroot", "setresuid", "@setuid", "@file-system",
-                             "@network-io", "@signal", "@ipc"})
+    for (const char* call :
+         {"@mount", "mount", "umount2", "pivot_root", "@process", "clone", "clone3", "unshare", "setns", "@privileged",
+          "@system-service", "chroot", "setresuid", "@setuid", "@file-system", "@network-io", "@signal", "@ipc"})
         EXPECT_THAT(c.denied, Not(Contains(call))) << call;
 }
 
@@ -235,9 +235,9 @@ TEST(BootNspawnArgv, DirectoryImageBootsTheTreeWithItsOwnInitOnAPrivateNetwork) 
     const auto c = booted("image = \"directory\"\ndirectory = \"/var/lib/machines/pg\"\n");
     const auto argv = boot_nspawn_argv(c, "/usr/bin/systemd-nspawn");
     EXPECT_EQ(argv.front(), "/usr/bin/systemd-nspawn");
-    for (const char* a : {"--boot", "--keep-unit", "--register=yes", "--machine=pgnspawn-guest",
-                          "--directory=/var/lib/machines/pg", "--notify-ready=yes", "--kill-signal=SIGRTMIN+3",
-                          "--network-veth"})
+    for (const char* a :
+         {"--boot", "--keep-unit", "--register=yes", "--machine=pgnspawn-guest", "--directory=/var/lib/machines/pg",
+          "--notify-ready=yes", "--kill-signal=SIGRTMIN+3", "--network-veth"})
         EXPECT_TRUE(has(argv, a)) << a;
     EXPECT_EQ(argv.back(), "--boot");
     for (const auto& a : argv) {
@@ -247,14 +247,14 @@ TEST(BootNspawnArgv, DirectoryImageBootsTheTreeWithItsOwnInitOnAPrivateNetwork) 
 }
 
 TEST(BootNspawnArgv, HostNetworkHasNoVeth) {
-    const auto argv = boot_nspawn_argv(
-        booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nnetwork = \"host\"\n"), "nspawn");
+    const auto argv =
+        boot_nspawn_argv(booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nnetwork = \"host\"\n"), "nspawn");
     EXPECT_FALSE(has(argv, "--network-veth"));
 }
 
 TEST(BootNspawnArgv, HostPortIsForwardedToThePostgresPort) {
-    const auto argv = boot_nspawn_argv(
-        booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nhost_port = 15432\n"), "nspawn");
+    const auto argv =
+        boot_nspawn_argv(booted("image = \"directory\"\ndirectory = \"/srv/pg\"\nhost_port = 15432\n"), "nspawn");
     EXPECT_TRUE(has(argv, "--port=tcp:15432:5432"));
 }
 

@@ -3,8 +3,8 @@
 // Driven through a fake Backend whose completions the tests run by hand, and a Defer
 // whose queued calls the tests run by hand (the event loop's next iteration).
 
-#include "core/errors.hpp"
 #include "core/manager.hpp"
+#include "core/errors.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -91,7 +91,8 @@ public:
     }
     void instance_replaced(const Instance& old, const Instance& fresh) override {
         EXPECT_EQ(old.name(), fresh.name());
-        events.push_back(fmt::format("replaced {} port {} -> {}", fresh.name(), old.config().port, fresh.config().port));
+        events.push_back(
+            fmt::format("replaced {} port {} -> {}", fresh.name(), old.config().port, fresh.config().port));
     }
     void state_changed(const Instance& i) override {
         events.push_back("state " + i.name() + " " + std::string(to_string(i.state())));
@@ -171,7 +172,8 @@ TEST_F(ManagerTest, LookupDistinguishesMalformedFromUnknownNames) {
 // --- reload: additions ---------------------------------------------------------------
 
 TEST_F(ManagerTest, ReloadAddsNewInstancesInFileOrder) {
-    const auto s = manager.reload(config_of({instance("gamma", 5435), instance("alpha", 5433), instance("beta", 5434)}));
+    const auto s =
+        manager.reload(config_of({instance("gamma", 5435), instance("alpha", 5433), instance("beta", 5434)}));
     EXPECT_THAT(s.added, ElementsAre("gamma"));
     EXPECT_THAT(s.removed, IsEmpty());
     EXPECT_THAT(s.changed, IsEmpty());

@@ -59,7 +59,7 @@ TEST(InstanceName, UnderscoreAndSpaceAreInvalid) {
 }
 
 TEST(InstanceName, NonAsciiBytesAreInvalid) {
-    EXPECT_FALSE(is_valid_instance_name("caf\xc3\xa9"));   // "café" in UTF-8
+    EXPECT_FALSE(is_valid_instance_name("caf\xc3\xa9"));  // "café" in UTF-8
     EXPECT_FALSE(is_valid_instance_name("\xc3\xa9t\xc3\xa9"));
     EXPECT_FALSE(is_valid_instance_name("a\xff"));
 }

@@ -1,8 +1,8 @@
 // tidy_pg_message: libpq's multi-line messages made into one line. PgConnection: the
 // event loop keeps running while libpq computes a SCRAM proof, against a fake server.
 
-#include "platform/event_loop.hpp"
 #include "platform/pg.hpp"
+#include "platform/event_loop.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -31,9 +31,7 @@ TEST(TidyPgMessage, NewlinesAndTabsBecomeSingleSpaces) {
     EXPECT_EQ(tidy_pg_message("ERROR:\tsyntax error\nLINE 1: SELEC 1\n\t^\n"), "ERROR: syntax error LINE 1: SELEC 1 ^");
 }
 
-TEST(TidyPgMessage, RunsOfSpacesCollapse) {
-    EXPECT_EQ(tidy_pg_message("a  b   c \n\n d"), "a b c d");
-}
+TEST(TidyPgMessage, RunsOfSpacesCollapse) { EXPECT_EQ(tidy_pg_message("a  b   c \n\n d"), "a b c d"); }
 
 TEST(TidyPgMessage, TrailingWhitespaceIsRemoved) {
     EXPECT_EQ(tidy_pg_message("server closed the connection unexpectedly\n\t \n"),
@@ -46,9 +44,7 @@ TEST(TidyPgMessage, EmptyAndBlankMessagesBecomeEmpty) {
     EXPECT_EQ(tidy_pg_message(" \t\n "), "");
 }
 
-TEST(TidyPgMessage, AlreadyTidyMessageIsUnchanged) {
-    EXPECT_EQ(tidy_pg_message("out of memory"), "out of memory");
-}
+TEST(TidyPgMessage, AlreadyTidyMessageIsUnchanged) { EXPECT_EQ(tidy_pg_message("out of memory"), "out of memory"); }
 
 // Leading whitespace is trimmed too, not collapsed to one space.
 TEST(TidyPgMessage, LeadingWhitespaceIsRemoved) {
@@ -130,11 +126,12 @@ private:
         std::string body;
         if (read_message(fd, false, body)) {
             send_auth(fd, 10, std::string("SCRAM-SHA-256") + '\0' + '\0');  // AuthenticationSASL
-            if (read_message(fd, true, body)) {                           // SASLInitialResponse
+            if (read_message(fd, true, body)) {                             // SASLInitialResponse
                 const auto r = body.find("r=");
                 const std::string client_nonce = r == std::string::npos ? "" : body.substr(r + 2);
-                send_auth(fd, 11, fmt("r=" + client_nonce + "srvnonce,s=c2FsdHNhbHRzYWx0c2FsdA==,i=",
-                                      kIterations));  // AuthenticationSASLContinue
+                send_auth(fd, 11,
+                          fmt("r=" + client_nonce + "srvnonce,s=c2FsdHNhbHRzYWx0c2FsdA==,i=",
+                              kIterations));  // AuthenticationSASLContinue
                 asked_ = Clock::now();
                 if (read_message(fd, true, body)) {  // SASLResponse, with the proof
                     proof_ = Clock::now();
@@ -219,8 +216,13 @@ TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     EventLoop loop;
     {
         PgConnection conn(loop, std::chrono::seconds(20));
-        conn.connect({{"host", "127.0.0.1"}, {"port", std::to_string(server.port())}, {"user", "u"},
-                      {"password", "p"}, {"dbname", "d"}, {"sslmode", "disable"}, {"gssencmode", "disable"}},
+        conn.connect({{"host", "127.0.0.1"},
+                      {"port", std::to_string(server.port())},
+                      {"user", "u"},
+                      {"password", "p"},
+                      {"dbname", "d"},
+                      {"sslmode", "disable"},
+                      {"gssencmode", "disable"}},
                      [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
     }
     auto later = loop.add_timer(std::chrono::milliseconds(100), [&] { loop.exit(0); });

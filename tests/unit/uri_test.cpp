@@ -32,8 +32,7 @@ TEST(PercentEncode, UnreservedCharactersAreKept) {
 }
 
 TEST(PercentEncode, EverythingElseIsEncodedInUpperCaseHex) {
-    EXPECT_EQ(percent_encode(" !\"#$&'()*+,/:;=?@[]"),
-              "%20%21%22%23%24%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D");
+    EXPECT_EQ(percent_encode(" !\"#$&'()*+,/:;=?@[]"), "%20%21%22%23%24%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F%40%5B%5D");
     EXPECT_EQ(percent_encode("%"), "%25");
     EXPECT_EQ(percent_encode("\n"), "%0A");
 }
