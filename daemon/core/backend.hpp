@@ -27,13 +27,9 @@ public:
     /// Phases of a start as they are reached ("creating", "initdb", "starting", ...).
     using Progress = std::function<void(const char* phase)>;
 
-    /// From stopped (or failed) to accepting connections as the configured user.
-    virtual void start(const InstanceConfig& config, Done done) = 0;
-    /// The same, reporting its phases; backends without phases just start.
-    virtual void start_reporting(const InstanceConfig& config, Done done, Progress progress) {
-        (void)progress;
-        start(config, std::move(done));
-    }
+    /// From stopped (or failed) to accepting connections as the configured user,
+    /// reporting the phases it reaches to progress (which may be empty).
+    virtual void start(const InstanceConfig& config, Done done, Progress progress) = 0;
     /// Container gone and PostgreSQL shut down cleanly; nothing running counts as success.
     virtual void stop(const InstanceConfig& config, Done done) = 0;
     /// A bounded libpq round trip as the configured user.

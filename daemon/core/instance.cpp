@@ -56,7 +56,7 @@ void Instance::begin(Kind kind) {
         phase_.clear();
         set_state(State::Starting);
         log_info(fmt::format("Starting instance {}.", config_.name), config_.name, unit);
-        backend_.start_reporting(
+        backend_.start(
             config_, [this](const std::string& error) { on_finished(Kind::Start, error); },
             [this](const char* phase) { set_phase(phase); });
     } else {

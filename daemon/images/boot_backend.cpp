@@ -175,7 +175,7 @@ BootBackend::BootBackend(EventLoop& loop, SystemdClient& systemd, BackendSetting
 
 BootBackend::~BootBackend() = default;
 
-void BootBackend::start_reporting(const InstanceConfig& config, Done done, Progress progress) {
+void BootBackend::start(const InstanceConfig& config, Done done, Progress progress) {
     run_start(std::make_shared<StartOperation>(*this, config, std::move(done), std::move(progress)));
 }
 

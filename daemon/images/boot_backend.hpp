@@ -18,7 +18,7 @@ public:
     BootBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings = {});
     ~BootBackend() override;
 
-    void start_reporting(const InstanceConfig& config, Done done, Progress progress) override;
+    void start(const InstanceConfig& config, Done done, Progress progress) override;
     void stop(const InstanceConfig& config, Done done) override;
     bool is_running(const InstanceConfig& config) override;
     std::pair<std::string, uint16_t> address(const InstanceConfig& config) override;
@@ -43,9 +43,8 @@ class BackendByImage final : public Backend {
 public:
     BackendByImage(Backend& host, Backend& booted) : host_(host), booted_(booted) {}
 
-    void start(const InstanceConfig& c, Done done) override { of(c).start(c, std::move(done)); }
-    void start_reporting(const InstanceConfig& c, Done done, Progress progress) override {
-        of(c).start_reporting(c, std::move(done), std::move(progress));
+    void start(const InstanceConfig& c, Done done, Progress progress) override {
+        of(c).start(c, std::move(done), std::move(progress));
     }
     void stop(const InstanceConfig& c, Done done) override { of(c).stop(c, std::move(done)); }
     void health(const InstanceConfig& c, std::function<void(HealthResult)> done) override {

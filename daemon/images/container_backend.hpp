@@ -99,9 +99,6 @@ public:
     ContainerBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings);
     ~ContainerBackend() override;
 
-    /// Every container start reports its phases; a plain start is one nobody watches.
-    void start(const InstanceConfig& config, Done done) override { start_reporting(config, std::move(done), {}); }
-    void start_reporting(const InstanceConfig& config, Done done, Progress progress) override = 0;
 
     void health(const InstanceConfig& config, std::function<void(HealthResult)> done) override;
     bool is_running(const InstanceConfig& config) override;

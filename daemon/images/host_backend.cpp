@@ -449,7 +449,7 @@ HostBackend::HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSetting
 
 HostBackend::~HostBackend() = default;
 
-void HostBackend::start_reporting(const InstanceConfig& config, Done done, Progress progress) {
+void HostBackend::start(const InstanceConfig& config, Done done, Progress progress) {
     run_start(std::make_shared<StartOperation>(
         *this, config,
         [this, config, done](const std::string& error) {

@@ -18,7 +18,7 @@ public:
     HostBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings = {});
     ~HostBackend() override;
 
-    void start_reporting(const InstanceConfig& config, Done done, Progress progress) override;
+    void start(const InstanceConfig& config, Done done, Progress progress) override;
     void stop(const InstanceConfig& config, Done done) override;
 
 private:

@@ -63,15 +63,12 @@ public:
     bool running = false;
     HealthResult health_result;
 
-    void start(const InstanceConfig& config, Done done) override {
-        record("start", config);
-        pending_starts.push_back(std::move(done));
-    }
     /// The progress callback of the last start, to report phases with.
     Progress progress;
-    void start_reporting(const InstanceConfig& config, Done done, Progress p) override {
+    void start(const InstanceConfig& config, Done done, Progress p) override {
+        record("start", config);
         progress = std::move(p);
-        start(config, std::move(done));
+        pending_starts.push_back(std::move(done));
     }
     void stop(const InstanceConfig& config, Done done) override {
         record("stop", config);

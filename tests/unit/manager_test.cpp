@@ -34,7 +34,7 @@ public:
     std::map<std::string, std::function<void(const std::string&)>> watches;
     std::set<std::string> running;  ///< what is_running() answers
 
-    void start(const InstanceConfig& c, Done done) override {
+    void start(const InstanceConfig& c, Done done, Progress) override {
         calls.push_back("start " + c.name);
         pending_starts.emplace_back(c.name, std::move(done));
     }
