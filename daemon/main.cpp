@@ -154,20 +154,7 @@ int main(int argc, char** argv) {
         HostBackend host_backend(loop, systemd);
         BootBackend boot_backend(loop, systemd);
         BackendByImage backend(host_backend, boot_backend);
-        // Deferred calls run on the next loop iteration, together, from one event source.
-        std::vector<std::function<void()>> deferred;
-        EventSource deferred_source;
-        auto defer = [&](std::function<void()> f) {
-            deferred.push_back(std::move(f));
-            if (!deferred_source)
-                deferred_source = loop.add_defer([&] {
-                    deferred_source.reset();
-                    auto now = std::move(deferred);
-                    deferred.clear();
-                    for (auto& g : now)
-                        g();
-                });
-        };
+        auto defer = [&loop](std::function<void()> f) { loop.post(std::move(f)); };
         Manager manager(std::move(config), backend, defer);
         PolkitAuthorizer authorizer(*bus);
         ManagerObject face(*bus, manager, authorizer);

@@ -37,11 +37,7 @@ ContainerBackend::~ContainerBackend() = default;
 
 void ContainerBackend::retire(std::shared_ptr<void> object) {
     retired_.push_back(std::move(object));
-    if (!reaper_)
-        reaper_ = loop_.add_defer([this] {
-            retired_.clear();
-            reaper_.reset();
-        });
+    loop_.post([this] { retired_.clear(); }, lifetime_.token());
 }
 
 std::string ContainerBackend::log_tail(const InstanceConfig& config, uint64_t since_realtime_usec) const {

@@ -99,7 +99,6 @@ public:
     ContainerBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings);
     ~ContainerBackend() override;
 
-
     void health(const InstanceConfig& config, std::function<void(HealthResult)> done) override;
     bool is_running(const InstanceConfig& config) override;
     void watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) override;
@@ -134,7 +133,7 @@ private:
     std::map<std::string, std::shared_ptr<void>> watches_;
     std::map<std::string, std::shared_ptr<ContainerStart>> starts_;
     std::vector<std::shared_ptr<void>> retired_;
-    EventSource reaper_;
+    Lifetime lifetime_;
 };
 
 }  // namespace pgnspawn
