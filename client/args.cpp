@@ -39,6 +39,14 @@ const std::string_view kUsageText =
 
 namespace {
 
+constexpr std::array<OptionSpec, 5> kOptions{{
+    {kOptTimeout, "--timeout", "", true},
+    {kOptJson, "--json", "", false},
+    {kOptShell, "--shell", "", true},
+    {kOptFollow, "--follow", "-f", false},
+    {kOptLines, "--lines", "-n", true},
+}};
+
 constexpr std::array<CommandSpec, 11> kCommands{{
     {"start", 1, 1, 0},
     {"stop", 1, 1, 0},
@@ -68,7 +76,25 @@ std::string parse_lines(std::string_view lines) {
     return std::to_string(count);
 }
 
+const OptionSpec* find_option(std::string_view key) {
+    for (const auto& option : kOptions)
+        if (key == option.long_name || (!option.short_name.empty() && key == option.short_name))
+            return &option;
+    return nullptr;
+}
+
+void set_value(OptionFlag flag, std::string_view value, Options& options) {
+    if (flag == kOptTimeout)
+        options.timeout = parse_duration(value);
+    else if (flag == kOptShell)
+        parse_shell(value, options);
+    else if (flag == kOptLines)
+        options.lines = parse_lines(value);
+}
+
 }  // namespace
+
+std::span<const OptionSpec> option_specs() { return kOptions; }
 
 std::span<const CommandSpec> command_specs() { return kCommands; }
 
@@ -101,22 +127,14 @@ Invocation parse_arguments(std::span<const char* const> args) {
             invocation.help = true;
         } else if (arg == "--version") {
             invocation.version = true;
-        } else if (key == "--json") {
-            flag_only();
-            options.json = true;
-            options.given |= kOptJson;
-        } else if (key == "-f" || key == "--follow") {
-            flag_only();
-            options.given |= kOptFollow;
-        } else if (key == "--timeout") {
-            options.timeout = parse_duration(value());
-            options.given |= kOptTimeout;
-        } else if (key == "--shell") {
-            parse_shell(value(), options);
-            options.given |= kOptShell;
-        } else if (key == "-n" || key == "--lines") {
-            options.lines = parse_lines(value());
-            options.given |= kOptLines;
+        } else if (const OptionSpec* option = find_option(key)) {
+            if (option->takes_value) {
+                set_value(option->flag, value(), options);
+            } else {
+                flag_only();
+                options.json = options.json || option->flag == kOptJson;
+            }
+            options.given |= option->flag;
         } else {
             throw UsageError(fmt::format("unknown option '{}'", arg));
         }

@@ -37,6 +37,17 @@ struct Invocation {
     std::vector<std::string> words;  // COMMAND followed by its ARGS
 };
 
+/// An option a command may take (--help, --version and "--" are apart from these).
+struct OptionSpec {
+    OptionFlag flag;
+    std::string_view long_name;   // "--json"
+    std::string_view short_name;  // "-f", or empty
+    bool takes_value;
+};
+
+/// Every option, in the order of the usage text.
+std::span<const OptionSpec> option_specs();
+
 /// What a command takes: how many ARGS, and which OptionFlag bits.
 struct CommandSpec {
     std::string_view name;

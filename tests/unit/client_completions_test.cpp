@@ -127,9 +127,13 @@ bool accepted(const CommandSpec& spec, const std::string& option) {
 /// Every option the parser takes for the command, long and short forms.
 std::set<std::string> parser_options(const CommandSpec& spec) {
     std::set<std::string> options;
-    for (const auto* option : {"--json", "--timeout", "--shell", "--follow", "-f", "--lines", "-n"})
-        if (accepted(spec, option))
-            options.insert(option);
+    for (const auto& option : option_specs()) {
+        if ((spec.options & option.flag) == 0)
+            continue;
+        options.emplace(option.long_name);
+        if (!option.short_name.empty())
+            options.emplace(option.short_name);
+    }
     return options;
 }
 
@@ -140,8 +144,10 @@ void expect_same_as_parser(const Offers& offers, const std::string& file) {
         const std::set<std::string> offered = found == offers.end() ? std::set<std::string>{} : found->second;
         for (const auto& option : offered)
             EXPECT_TRUE(accepted(spec, option)) << option << " is offered but the parser refuses it";
-        for (const auto& option : parser_options(spec))
+        for (const auto& option : parser_options(spec)) {
+            EXPECT_TRUE(accepted(spec, option)) << option << " is in the table but the parser refuses it";
             EXPECT_TRUE(offered.contains(option)) << option << " is accepted but not offered";
+        }
     }
 }
 

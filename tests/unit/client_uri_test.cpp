@@ -38,6 +38,8 @@ TEST(ClientUri, PasswordFromUri) {
               "S3cond p@ss:w/rd%");
     EXPECT_EQ(password_from_uri("postgresql://app:pw@[::1]:5433/app"), "pw");
     EXPECT_EQ(password_from_uri("postgresql://app:@127.0.0.1:1/db"), "");
+    // The first ':' and the last '@' of the authority delimit it, even unencoded.
+    EXPECT_EQ(password_from_uri("postgresql://u:p@ss:x@127.0.0.1:1/db"), "p@ss:x");
 }
 
 TEST(ClientUri, NoPasswordGivesEmpty) {
