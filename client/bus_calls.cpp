@@ -71,6 +71,11 @@ InstanceEntry find_instance(ManagerProxy& manager, const std::string& name, std:
     throw CommandFailed(fmt::format("{}: no instance named \"{}\" is configured", what, name));
 }
 
+std::unique_ptr<InstanceProxy> open_instance(sdbus::IConnection& bus, ManagerProxy& manager, const std::string& name,
+                                             std::string_view what) {
+    return std::make_unique<InstanceProxy>(bus, find_instance(manager, name, what).path);
+}
+
 InstanceDetails read_details(InstanceProxy& instance) {
     InstanceDetails details;
     details.name = instance.Name();

@@ -75,6 +75,10 @@ std::vector<InstanceEntry> list_instances(ManagerProxy& manager);
 /// object paths and proves the name is configured. CommandFailed("WHAT: ...") if not.
 InstanceEntry find_instance(ManagerProxy& manager, const std::string& name, std::string_view what);
 
+/// find_instance(), then a proxy of its object.
+std::unique_ptr<InstanceProxy> open_instance(sdbus::IConnection& bus, ManagerProxy& manager, const std::string& name,
+                                             std::string_view what);
+
 /// Reads every Instance property before anything is printed, so a failure prints nothing.
 InstanceDetails read_details(InstanceProxy& instance);
 

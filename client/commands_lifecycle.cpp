@@ -173,9 +173,8 @@ int cmd_logs(sdbus::IConnection& bus, Args args, const Options& options) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot show the logs of {}", name);
     ManagerProxy manager(bus);
-    const auto entry = find_instance(manager, name, what);
-    InstanceProxy instance(bus, entry.path);
-    const std::string unit = attempt(what, [&] { return instance.Unit(); });
+    const auto instance = open_instance(bus, manager, name, what);
+    const std::string unit = attempt(what, [&] { return instance->Unit(); });
 
     std::vector<std::string> argv{"journalctl", "--no-pager", "-u", unit};
     if (options.given & kOptFollow)

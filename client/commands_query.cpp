@@ -18,10 +18,9 @@ namespace {
 
 /// `status NAME`: every Instance property; the object path comes from ListInstances.
 int status_one(sdbus::IConnection& bus, ManagerProxy& manager, const std::string& name, const Options& options) {
-    const auto entry = find_instance(manager, name, fmt::format("cannot show the status of {}", name));
-    InstanceProxy instance(bus, entry.path);
+    const auto instance = open_instance(bus, manager, name, fmt::format("cannot show the status of {}", name));
     const auto details =
-        attempt(fmt::format("cannot read the properties of {}", name), [&] { return read_details(instance); });
+        attempt(fmt::format("cannot read the properties of {}", name), [&] { return read_details(*instance); });
     std::optional<LiveDetails> live;
     if (details.state == "running")
         live = read_live_details(manager, name);
@@ -89,10 +88,9 @@ int cmd_env(sdbus::IConnection& bus, Args args, const Options& options) {
     const std::string& name = args[0];
     const std::string what = fmt::format("cannot get the environment of {}", name);
     ManagerProxy manager(bus);
-    const auto entry = find_instance(manager, name, what);
-    InstanceProxy instance(bus, entry.path);
-    const auto user = attempt(what, [&] { return instance.User(); });
-    const auto database = attempt(what, [&] { return instance.Database(); });
+    const auto instance = open_instance(bus, manager, name, what);
+    const auto user = attempt(what, [&] { return instance->User(); });
+    const auto database = attempt(what, [&] { return instance->Database(); });
     const auto [host, port] = attempt(what, [&] { return manager.GetAddress(name); });
     const auto uri = attempt(what, [&] { return manager.GetConnectionUri(name); });
 

@@ -4,6 +4,7 @@
 #include "bus_names.hpp"
 #include "client/bus_calls.hpp"
 #include "client/errors.hpp"
+#include "client_test_files.hpp"
 #include "core/errors.hpp"
 #include "core/names.hpp"
 
@@ -16,30 +17,27 @@
 namespace pgnspawn::client {
 namespace {
 
-std::string described(const std::string& name, const std::string& message) {
-    return describe(sdbus::Error(name, message));
-}
-
-TEST(ClientDescribe, DaemonNotOnTheBus) {
-    for (const auto* name : {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
-        EXPECT_EQ(described(name, "whatever"),
-                  "the pgnspawn daemon is not running (org.pgnspawn1 is not on the system bus)");
-}
-
-TEST(ClientDescribe, NoReplyAndTimeout) {
-    EXPECT_EQ(described("org.freedesktop.DBus.Error.NoReply", "Remote peer disconnected"),
-              "the daemon exited without answering");
-    EXPECT_EQ(described("org.freedesktop.DBus.Error.NoReply", "Method call timed out"),
-              "the daemon did not answer in time");
-    EXPECT_EQ(described("org.freedesktop.DBus.Error.Timeout", "x"), "the daemon did not answer in time");
-}
-
-TEST(ClientDescribe, TheDaemonsOwnSentenceOrTheName) {
-    EXPECT_EQ(described("org.freedesktop.DBus.Error.AccessDenied", "polkit said no"),
-              "permission denied: polkit said no");
-    EXPECT_EQ(described("org.pgnspawn1.Error.NotRunning", "instance dev is not running"),
-              "instance dev is not running");
-    EXPECT_EQ(described("org.pgnspawn1.Error.NotRunning", ""), "org.pgnspawn1.Error.NotRunning");
+TEST(ClientDescribe, ErrorsBecomeSentences) {
+    struct Case {
+        const char* name;
+        const char* message;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {"org.freedesktop.DBus.Error.ServiceUnknown", "whatever",
+         "the pgnspawn daemon is not running (org.pgnspawn1 is not on the system bus)"},
+        {"org.freedesktop.DBus.Error.NameHasNoOwner", "whatever",
+         "the pgnspawn daemon is not running (org.pgnspawn1 is not on the system bus)"},
+        {"org.freedesktop.DBus.Error.NoReply", "Remote peer disconnected", "the daemon exited without answering"},
+        {"org.freedesktop.DBus.Error.NoReply", "Method call timed out", "the daemon did not answer in time"},
+        {"org.freedesktop.DBus.Error.Timeout", "x", "the daemon did not answer in time"},
+        {"org.freedesktop.DBus.Error.AccessDenied", "polkit said no", "permission denied: polkit said no"},
+        // The daemon's own sentence, or the error's name when it has none.
+        {"org.pgnspawn1.Error.NotRunning", "instance dev is not running", "instance dev is not running"},
+        {"org.pgnspawn1.Error.NotRunning", "", "org.pgnspawn1.Error.NotRunning"},
+    };
+    for (const auto& [name, message, expected] : cases)
+        EXPECT_EQ(describe(sdbus::Error(name, message)), expected) << name << ": " << message;
 }
 
 TEST(ClientAttempt, ADBusErrorBecomesCommandFailedWithWhatFailed) {
@@ -50,14 +48,6 @@ TEST(ClientAttempt, ADBusErrorBecomesCommandFailedWithWhatFailed) {
         EXPECT_EQ(std::string(error.what()), "cannot stop dev: it hung");
     }
     EXPECT_EQ(attempt("x", [] { return 42; }), 42);
-}
-
-std::string read_source(const std::string& path) {
-    std::ifstream in(std::string(TEST_SOURCE_DIR) + "/../" + path);
-    EXPECT_TRUE(in) << "cannot read " << path;
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 TEST(BusNames, MatchTheXmlThePolicyAndTheDaemon) {

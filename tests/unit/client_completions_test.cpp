@@ -5,6 +5,7 @@
 
 #include "client/args.hpp"
 #include "client/errors.hpp"
+#include "client_test_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,14 +21,6 @@ namespace pgnspawn::client {
 namespace {
 
 using Offers = std::map<std::string, std::set<std::string>>;  // command -> options
-
-std::string read_source(const std::string& path) {
-    std::ifstream in(std::string(TEST_SOURCE_DIR) + "/../" + path);
-    EXPECT_TRUE(in) << "cannot read " << path;
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 std::vector<std::string> split(const std::string& text, char separator) {
     std::vector<std::string> parts;

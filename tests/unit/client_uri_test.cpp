@@ -11,44 +11,52 @@
 namespace pgnspawn::client {
 namespace {
 
-TEST(ClientUri, PercentDecode) {
-    EXPECT_EQ(percent_decode(""), "");
-    EXPECT_EQ(percent_decode("plain"), "plain");
-    EXPECT_EQ(percent_decode("p%40ss%3Aw%2Frd%25"), "p@ss:w/rd%");
-    EXPECT_EQ(percent_decode("%c3%A9"), "é");
-    EXPECT_EQ(percent_decode("%00"), std::string(1, '\0'));
-    EXPECT_EQ(percent_decode("%41%42"), "AB");
-}
+struct Case {
+    std::string input;
+    std::string expected;
+};
 
-TEST(ClientUri, PercentNotFollowedByTwoHexDigitsStaysAsItIs) {
-    EXPECT_EQ(percent_decode("%"), "%");
-    EXPECT_EQ(percent_decode("100%"), "100%");
-    EXPECT_EQ(percent_decode("%4"), "%4");
-    EXPECT_EQ(percent_decode("%4G"), "%4G");
-    EXPECT_EQ(percent_decode("%G4"), "%G4");
-    EXPECT_EQ(percent_decode("%-1"), "%-1");
-    EXPECT_EQ(percent_decode("%+1"), "%+1");
-    EXPECT_EQ(percent_decode("% 1"), "% 1");
-    EXPECT_EQ(percent_decode("%%41"), "%A");
+TEST(ClientUri, PercentDecode) {
+    const std::vector<Case> cases{
+        {"", ""},
+        {"plain", "plain"},
+        {"p%40ss%3Aw%2Frd%25", "p@ss:w/rd%"},
+        {"%c3%A9", "é"},
+        {"%00", std::string(1, '\0')},
+        {"%41%42", "AB"},
+        // A '%' not followed by two hex digits stays as it is.
+        {"%", "%"},
+        {"100%", "100%"},
+        {"%4", "%4"},
+        {"%4G", "%4G"},
+        {"%G4", "%G4"},
+        {"%-1", "%-1"},
+        {"%+1", "%+1"},
+        {"% 1", "% 1"},
+        {"%%41", "%A"},
+    };
+    for (const auto& [input, expected] : cases)
+        EXPECT_EQ(percent_decode(input), expected) << input;
 }
 
 TEST(ClientUri, PasswordFromUri) {
-    EXPECT_EQ(password_from_uri("postgresql://helloworld:helloworld@127.0.0.1:5433/helloworld"), "helloworld");
-    EXPECT_EQ(password_from_uri("postgresql://app:S3cond%20p%40ss%3Aw%2Frd%25@127.0.0.1:5434/appdb"),
-              "S3cond p@ss:w/rd%");
-    EXPECT_EQ(password_from_uri("postgresql://app:pw@[::1]:5433/app"), "pw");
-    EXPECT_EQ(password_from_uri("postgresql://app:@127.0.0.1:1/db"), "");
-    // The first ':' and the last '@' of the authority delimit it, even unencoded.
-    EXPECT_EQ(password_from_uri("postgresql://u:p@ss:x@127.0.0.1:1/db"), "p@ss:x");
-}
-
-TEST(ClientUri, NoPasswordGivesEmpty) {
-    EXPECT_EQ(password_from_uri(""), "");
-    EXPECT_EQ(password_from_uri("not a uri"), "");
-    EXPECT_EQ(password_from_uri("postgresql://127.0.0.1:5433/db"), "");
-    EXPECT_EQ(password_from_uri("postgresql://app@127.0.0.1:5433/db"), "");
-    // An '@' or ':' after the authority (in the path) is not a password.
-    EXPECT_EQ(password_from_uri("postgresql://127.0.0.1:5433/db:x@y"), "");
+    const std::vector<Case> cases{
+        {"postgresql://helloworld:helloworld@127.0.0.1:5433/helloworld", "helloworld"},
+        {"postgresql://app:S3cond%20p%40ss%3Aw%2Frd%25@127.0.0.1:5434/appdb", "S3cond p@ss:w/rd%"},
+        {"postgresql://app:pw@[::1]:5433/app", "pw"},
+        // The first ':' and the last '@' of the authority delimit it, even unencoded.
+        {"postgresql://u:p@ss:x@127.0.0.1:1/db", "p@ss:x"},
+        // No password: empty.
+        {"postgresql://app:@127.0.0.1:1/db", ""},
+        {"", ""},
+        {"not a uri", ""},
+        {"postgresql://127.0.0.1:5433/db", ""},
+        {"postgresql://app@127.0.0.1:5433/db", ""},
+        // An '@' or ':' after the authority (in the path) is not a password.
+        {"postgresql://127.0.0.1:5433/db:x@y", ""},
+    };
+    for (const auto& [input, expected] : cases)
+        EXPECT_EQ(password_from_uri(input), expected) << input;
 }
 
 // The contract between daemon and client: whatever the daemon's connection_uri() makes
