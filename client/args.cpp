@@ -70,8 +70,9 @@ void parse_shell(std::string_view shell, Options& options) {
 
 std::string parse_lines(std::string_view lines) {
     unsigned count = 0;
-    if (lines.empty() ||
-        std::from_chars(lines.data(), lines.data() + lines.size(), count).ptr != lines.data() + lines.size())
+    const auto [end, ec] = std::from_chars(lines.data(), lines.data() + lines.size(), count);
+    // from_chars leaves 0 behind for a number too large, with only ec to say so.
+    if (lines.empty() || ec != std::errc() || end != lines.data() + lines.size())
         throw UsageError(fmt::format("invalid number of lines '{}'", lines));
     return std::to_string(count);
 }

@@ -83,6 +83,7 @@ TEST(ClientArgs, BadOptionsAreNamed) {
     EXPECT_EQ(usage_error({"logs", "dev", "--lines="}), "invalid number of lines ''");
     EXPECT_EQ(usage_error({"logs", "dev", "-n", "-1"}), "invalid number of lines '-1'");
     EXPECT_EQ(usage_error({"logs", "dev", "-n", "5x"}), "invalid number of lines '5x'");
+    EXPECT_EQ(usage_error({"logs", "dev", "-n", "99999999999"}), "invalid number of lines '99999999999'");
     EXPECT_EQ(usage_error({"wait", "dev", "--timeout", "soon"}), "invalid duration 'soon' (examples: 30s, 500ms, 2m)");
 }
 
