@@ -12,6 +12,8 @@
 // say healthy), else it exits 1 naming the error. Exit status 2: usage or bus error.
 #include <systemd/sd-bus.h>
 
+#include "bus_names.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -23,9 +25,9 @@
 
 namespace {
 
-constexpr const char* kService = "org.pgnspawn1";
-constexpr const char* kManagerPath = "/org/pgnspawn1";
-constexpr const char* kManagerInterface = "org.pgnspawn1.Manager";
+using pgnspawn::bus::kManagerInterface;
+using pgnspawn::bus::kManagerPath;
+constexpr const char* kService = pgnspawn::bus::kBusName;
 constexpr uint64_t kCallTimeoutUsec = 30'000'000;
 
 struct Options {

@@ -3,6 +3,7 @@
 
 #include "bus/authorizer.hpp"
 #include "bus/manager_dbus.hpp"
+#include "bus_names.hpp"
 #include "core/config.hpp"
 #include "core/manager.hpp"
 #include "images/boot_backend.hpp"
@@ -27,7 +28,7 @@
 
 namespace {
 
-constexpr const char* kBusName = "org.pgnspawn1";
+using pgnspawn::bus::kBusName;
 
 struct Options {
     std::string config = PGNSPAWN_CONFIG_FILE;

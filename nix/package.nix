@@ -12,6 +12,7 @@
   libpq,
   fmt,
   tomlplusplus,
+  nlohmann_json,
   gtest,
   doCheck ? true,
 }:
@@ -52,7 +53,7 @@ stdenv.mkDerivation {
 
   # sdbus-c++-xml2cpp runs at build time: the same package as a native input.
   nativeBuildInputs = [ meson ninja pkg-config sdbus-cpp_1 ];
-  buildInputs = [ sdbus-cpp_1 systemdLibs libpq fmt tomlplusplus ] ++ lib.optional doCheck gtest;
+  buildInputs = [ sdbus-cpp_1 systemdLibs libpq fmt tomlplusplus nlohmann_json ] ++ lib.optional doCheck gtest;
 
   # Everything under $out; runtime paths stay where NixOS puts them. PostgreSQL servers
   # for the "host" image are looked up under /etc/pgnspawn/postgresql/MAJOR/bin, which

@@ -5,6 +5,7 @@ packages=(
     meson ninja-build pkg-config g++ python3
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libpq-dev libfmt-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev
+    nlohmann-json3-dev   # pgnspawnctl --json
     debootstrap systemd-container iproute2 util-linux
     nix-bin     # tests/nix/check.sh: nix-instantiate --parse/--eval, no nixpkgs needed
 )

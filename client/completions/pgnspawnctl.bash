@@ -27,7 +27,6 @@ _pgnspawnctl() {
 
     local options=""
     case $command in
-        start) options="--wait" ;;
         wait) options="--timeout" ;;
         status|list|address|health|uri|monitor) options="--json" ;;
         env) options="--shell" ;;

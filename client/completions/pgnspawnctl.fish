@@ -22,7 +22,6 @@ complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a monito
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a logs -d 'Show the journal of an instance'
 
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name" -a '(__pgnspawnctl_instances)' -d instance
-complete -c pgnspawnctl -n "__fish_seen_subcommand_from start" -l wait -d 'Show progress on a terminal'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from wait" -l timeout -x -d 'Give up after this long (e.g. 30s)'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address health uri monitor" -l json -d 'Print JSON'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from env" -l shell -x -a 'sh bash zsh dash fish' -d 'Shell syntax'

@@ -3,6 +3,8 @@
 // from untrusted input.
 #pragma once
 
+#include "bus_names.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,8 +12,8 @@
 namespace pgnspawn {
 
 inline constexpr std::size_t kMaxInstanceNameLength = 48;
-inline constexpr const char* kManagerObjectPath = "/org/pgnspawn1";
-inline constexpr const char* kInstanceObjectPrefix = "/org/pgnspawn1/instance";
+inline constexpr const char* kManagerObjectPath = bus::kManagerPath;
+inline constexpr const char* kInstanceObjectPrefix = bus::kInstancePathPrefix;
 
 /// Why a name is not a valid instance name, or nullopt when it is valid.
 /// Valid: 1..48 characters of [A-Za-z0-9-], starting with a letter or digit.

@@ -17,6 +17,8 @@
 // Exit status: 0 no failures, 1 failures, 2 usage or harness error.
 #include <systemd/sd-bus.h>
 
+#include "bus_names.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,10 +38,11 @@
 
 namespace {
 
-constexpr const char* kService = "org.pgnspawn1";
-constexpr const char* kManagerPath = "/org/pgnspawn1";
-constexpr const char* kManagerInterface = "org.pgnspawn1.Manager";
-constexpr const char* kInstancePrefix = "/org/pgnspawn1/instance";
+using pgnspawn::bus::kInstanceInterface;
+using pgnspawn::bus::kManagerInterface;
+using pgnspawn::bus::kManagerPath;
+constexpr const char* kService = pgnspawn::bus::kBusName;
+constexpr const char* kInstancePrefix = pgnspawn::bus::kInstancePathPrefix;
 // HealthCheck is bounded by 5 s in the daemon; anything slower than this is a hang.
 constexpr uint64_t kCallTimeoutUsec = 30'000'000;
 constexpr std::size_t kMaxExamples = 8;
@@ -49,7 +52,7 @@ const std::set<std::string> kDefaultAllowList = {
     "org.freedesktop.DBus.Error.UnknownObject",   "org.freedesktop.DBus.Error.UnknownInterface",
     "org.freedesktop.DBus.Error.UnknownProperty", "org.freedesktop.DBus.Error.AccessDenied",
 };
-constexpr std::string_view kOwnErrorPrefix = "org.pgnspawn1.Error.";
+constexpr std::string_view kOwnErrorPrefix = pgnspawn::bus::kErrorPrefix;
 
 using Rng = std::mt19937_64;
 
@@ -439,7 +442,7 @@ private:
         static constexpr std::array<const char*, 10> members = {
             "Frobnicate", "start", "STOP", "StartInstance", "Delete", "Reload", "Get", "Introspect", "Ping", "X"};
         static constexpr std::array<const char*, 5> interfaces = {
-            "org.pgnspawn1.Manager", "org.pgnspawn1.Instance", "org.pgnspawn1.Bogus", "org.freedesktop.DBus.Peer", ""};
+            kManagerInterface, kInstanceInterface, "org.pgnspawn1.Bogus", "org.freedesktop.DBus.Peer", ""};
         Call c;
         c.path = pick(rng_, 4) == 0 ? random_instance_path() : kManagerPath;
         c.interface = pick_from(rng_, interfaces);
@@ -454,8 +457,8 @@ private:
     }
 
     Call properties_call() {
-        static constexpr std::array<const char*, 5> interfaces = {"org.pgnspawn1.Instance", "org.pgnspawn1.Instance",
-                                                                  "org.pgnspawn1.Manager", "org.pgnspawn1.Bogus", ""};
+        static constexpr std::array<const char*, 5> interfaces = {kInstanceInterface, kInstanceInterface,
+                                                                  kManagerInterface, "org.pgnspawn1.Bogus", ""};
         static constexpr std::array<const char*, 7> properties = {"Name",     "State",   "Port", "LastError",
                                                                   "Password", "Machine", ""};
         Call c;
@@ -481,9 +484,8 @@ private:
     /// Any string becomes a valid object path through sd_bus_path_encode; a few fixed
     /// paths cover the manager, the prefix itself and the root.
     std::string random_instance_path() {
-        static constexpr std::array<const char*, 5> fixed = {"/", "/org/pgnspawn1", "/org/pgnspawn1/instance",
-                                                             "/org/pgnspawn1/instance/helloworld/x",
-                                                             "/org/pgnspawn1/x"};
+        static constexpr std::array<const char*, 5> fixed = {
+            "/", kManagerPath, kInstancePrefix, "/org/pgnspawn1/instance/helloworld/x", "/org/pgnspawn1/x"};
         if (pick(rng_, 6) == 0)
             return pick_from(rng_, fixed);
         char* path = nullptr;

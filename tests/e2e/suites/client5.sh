@@ -231,7 +231,7 @@ t_client5_start_progress() {
     c5_stop_all
     H sh -c 'command -v script' >/dev/null || fail "no script(1) in the test host to give the client a terminal" || return 1
     # On a terminal (script gives it one): every state with the elapsed time.
-    out=$(H script -qec 'pgnspawnctl start --wait helloworld' /dev/null | tr -d '\r')
+    out=$(H script -qec 'pgnspawnctl start helloworld' /dev/null | tr -d '\r')
     expect_match "$out" '^helloworld: stopped \(0\.0 s\)$' && expect_match "$out" '^helloworld: starting \([0-9]+\.[0-9] s\)$' &&
         expect_match "$out" '^helloworld: running \([0-9]+\.[0-9] s\)$' && expect_match "$out" '^Started helloworld\.$' || return 1
     # The phases of the start, from the daemon's Phase property, between the states (a warm
@@ -243,9 +243,13 @@ t_client5_start_progress() {
     call Stop s helloworld >/dev/null
     expect_eq "$(prop helloworld Phase)" 's ""' "Phase once stopped" || return 1
     # Not a terminal: no progress at all.
-    out=$(H pgnspawnctl start --wait helloworld 2>&1); rc=$?
+    out=$(H pgnspawnctl start helloworld 2>&1); rc=$?
     expect_eq "$rc" 0 && expect_eq "$out" "Started helloworld." "output without a terminal" || return 1
     call Stop s helloworld >/dev/null
+    # start always waits: there is no --wait option (it used to be accepted and ignored).
+    out=$(H pgnspawnctl start --wait helloworld 2>&1); rc=$?
+    expect_eq "$rc" 2 "start --wait" && expect_match "$out" "^pgnspawnctl: unknown option '--wait'" &&
+        expect_eq "$(prop helloworld State)" 's "stopped"' "after start --wait" || return 1
     # A failure on a terminal is still the daemon's sentence and exit 1.
     out=$(H script -qec 'pgnspawnctl start nosuch; echo "rc=$?"' /dev/null | tr -d '\r')
     expect_match "$out" '^pgnspawnctl: cannot start nosuch: no instance named "nosuch"' && expect_match "$out" '^rc=1$' &&

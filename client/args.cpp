@@ -1,0 +1,166 @@
+#include "client/args.hpp"
+
+#include "client/duration.hpp"
+#include "client/errors.hpp"
+
+#include <fmt/core.h>
+
+#include <array>
+#include <charconv>
+
+namespace pgnspawn::client {
+
+const std::string_view kUsageText =
+    "Usage: pgnspawnctl [--help|-h] [--version] COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "Manage the PostgreSQL containers of pgnspawnd.\n"
+    "\n"
+    "Commands:\n"
+    "  start NAME                 Start NAME and wait until it accepts connections;\n"
+    "                             on a terminal, show each state with elapsed time\n"
+    "  stop NAME                  Stop NAME and wait until it has shut down\n"
+    "  wait NAME [--timeout T]    Wait until NAME is running (started by someone else)\n"
+    "  status [NAME] [--json]     Show all instances, or every detail of NAME\n"
+    "  list [--json]              Print each instance and its state\n"
+    "  address NAME [--json]      Print the host and port of NAME\n"
+    "  health NAME [--json]       Check that NAME answers queries\n"
+    "  uri NAME [--json]          Print the connection URI of NAME (it contains the password)\n"
+    "  env NAME [--shell sh|fish] Print DATABASE_URL and PG* variables to eval in a shell\n"
+    "                             (they contain the password)\n"
+    "  monitor [--json]           Print every state change as it happens\n"
+    "  logs NAME [-f] [-n LINES]  Show the journal of NAME's container\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     Show this help and exit\n"
+    "      --version  Show the version and exit\n"
+    "  T is a number of seconds, or a number followed by ms, s, m or h (e.g. 30s).\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error, 3 unhealthy, 4 timed out (wait).\n";
+
+namespace {
+
+constexpr std::array<OptionSpec, 5> kOptions{{
+    {kOptTimeout, "--timeout", "", true},
+    {kOptJson, "--json", "", false},
+    {kOptShell, "--shell", "", true},
+    {kOptFollow, "--follow", "-f", false},
+    {kOptLines, "--lines", "-n", true},
+}};
+
+constexpr std::array<CommandSpec, 11> kCommands{{
+    {"start", 1, 1, 0},
+    {"stop", 1, 1, 0},
+    {"wait", 1, 1, kOptTimeout},
+    {"status", 0, 1, kOptJson},
+    {"list", 0, 0, kOptJson},
+    {"address", 1, 1, kOptJson},
+    {"health", 1, 1, kOptJson},
+    {"uri", 1, 1, kOptJson},
+    {"env", 1, 1, kOptShell},
+    {"monitor", 0, 0, kOptJson},
+    {"logs", 1, 1, kOptFollow | kOptLines},
+}};
+
+void parse_shell(std::string_view shell, Options& options) {
+    if (shell == "fish")
+        options.fish = true;
+    else if (shell != "sh" && shell != "bash" && shell != "zsh" && shell != "dash")
+        throw UsageError(fmt::format("unknown shell '{}' (sh, bash, zsh, dash or fish)", shell));
+}
+
+std::string parse_lines(std::string_view lines) {
+    unsigned count = 0;
+    const auto [end, ec] = std::from_chars(lines.data(), lines.data() + lines.size(), count);
+    // from_chars leaves 0 behind for a number too large, with only ec to say so.
+    if (lines.empty() || ec != std::errc() || end != lines.data() + lines.size())
+        throw UsageError(fmt::format("invalid number of lines '{}'", lines));
+    return std::to_string(count);
+}
+
+const OptionSpec* find_option(std::string_view key) {
+    for (const auto& option : kOptions)
+        if (key == option.long_name || (!option.short_name.empty() && key == option.short_name))
+            return &option;
+    return nullptr;
+}
+
+void set_value(OptionFlag flag, std::string_view value, Options& options) {
+    if (flag == kOptTimeout)
+        options.timeout = parse_duration(value);
+    else if (flag == kOptShell)
+        parse_shell(value, options);
+    else if (flag == kOptLines)
+        options.lines = parse_lines(value);
+}
+
+}  // namespace
+
+std::span<const OptionSpec> option_specs() { return kOptions; }
+
+std::span<const CommandSpec> command_specs() { return kCommands; }
+
+Invocation parse_arguments(std::span<const char* const> args) {
+    Invocation invocation;
+    Options& options = invocation.options;
+    bool options_ended = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (options_ended || arg.empty() || arg[0] != '-' || arg == "-") {
+            invocation.words.emplace_back(arg);
+            continue;
+        }
+        const auto eq = arg.find('=');
+        const std::string_view key = arg.substr(0, eq);
+        const auto value = [&]() -> std::string_view {
+            if (eq != std::string_view::npos)
+                return arg.substr(eq + 1);
+            if (i + 1 >= args.size())
+                throw UsageError(fmt::format("option '{}' needs a value", key));
+            return args[++i];
+        };
+        const auto flag_only = [&] {
+            if (eq != std::string_view::npos)
+                throw UsageError(fmt::format("option '{}' takes no value", key));
+        };
+        if (arg == "--") {
+            options_ended = true;
+        } else if (arg == "--help" || arg == "-h") {
+            invocation.help = true;
+        } else if (arg == "--version") {
+            invocation.version = true;
+        } else if (const OptionSpec* option = find_option(key)) {
+            if (option->takes_value) {
+                set_value(option->flag, value(), options);
+            } else {
+                flag_only();
+                options.json = options.json || option->flag == kOptJson;
+            }
+            options.given |= option->flag;
+        } else {
+            throw UsageError(fmt::format("unknown option '{}'", arg));
+        }
+    }
+    return invocation;
+}
+
+const CommandSpec& resolve_command(const Invocation& invocation) {
+    if (invocation.words.empty())
+        throw UsageError("no command given");
+    const std::string& name = invocation.words.front();
+    const CommandSpec* spec = nullptr;
+    for (const auto& candidate : kCommands)
+        if (candidate.name == name)
+            spec = &candidate;
+    if (spec == nullptr)
+        throw UsageError(fmt::format("unknown command '{}'", name));
+    const std::size_t count = invocation.words.size() - 1;
+    if (count < spec->min_args)
+        throw UsageError(fmt::format("'{}' needs an instance name", name));
+    if (count > spec->max_args)
+        throw UsageError(fmt::format("too many arguments for '{}'", name));
+    if ((invocation.options.given & ~spec->options) != 0)
+        throw UsageError(fmt::format("an option given does not apply to '{}'", name));
+    return *spec;
+}
+
+}  // namespace pgnspawn::client

@@ -1,0 +1,28 @@
+#include "client/commands.hpp"
+
+#include <array>
+#include <utility>
+
+namespace pgnspawn::client {
+
+CommandRunner command_runner(std::string_view name) {
+    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 11> kRunners{{
+        {"start", cmd_start},
+        {"stop", cmd_stop},
+        {"wait", cmd_wait},
+        {"status", cmd_status},
+        {"list", cmd_list},
+        {"address", cmd_address},
+        {"health", cmd_health},
+        {"uri", cmd_uri},
+        {"env", cmd_env},
+        {"monitor", cmd_monitor},
+        {"logs", cmd_logs},
+    }};
+    for (const auto& [command, runner] : kRunners)
+        if (command == name)
+            return runner;
+    return nullptr;
+}
+
+}  // namespace pgnspawn::client

@@ -1,0 +1,36 @@
+// The commands of pgnspawnctl, one function each; args.cpp says what each one takes.
+#pragma once
+
+#include "client/args.hpp"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pgnspawn::client {
+
+/// The command's ARGS, already checked against its CommandSpec.
+using Args = std::span<const std::string>;
+using CommandRunner = int (*)(sdbus::IConnection& bus, Args args, const Options& options);
+
+/// The function that runs the command called `name`, or nullptr if there is none.
+CommandRunner command_runner(std::string_view name);
+
+// Lifecycle and following (commands_lifecycle.cpp).
+int cmd_start(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_stop(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_wait(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_monitor(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_logs(sdbus::IConnection& bus, Args args, const Options& options);
+
+// Questions about the instances (commands_query.cpp).
+int cmd_status(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_list(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_address(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_health(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_uri(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_env(sdbus::IConnection& bus, Args args, const Options& options);
+
+}  // namespace pgnspawn::client
