@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "core/config_limits.hpp"
 #include "core/names.hpp"
 
 #include <arpa/inet.h>
@@ -345,6 +346,7 @@ std::string newest_postgresql_version(const std::filesystem::path& libdir) {
 }
 
 Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env) {
+    check_config_limits(text, source_name);
     toml::table root;
     try {
         root = toml::parse(text, source_name);
@@ -360,9 +362,15 @@ Config load_config(const std::filesystem::path& file, const ConfigEnvironment& e
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw ConfigError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_config(ss.str(), file.string(), env);
+    // One byte over the limit is enough to refuse the file, whatever its size.
+    std::string text(kMaxConfigBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad())
+        throw ConfigError(fmt::format("{}: cannot read: {}", file.string(), std::strerror(errno)));
+    if (text.size() > kMaxConfigBytes)
+        throw ConfigError(fmt::format("{}: more than the 1 MiB a configuration file may have", file.string()));
+    return parse_config(text, file.string(), env);
 }
 
 }  // namespace pgnspawn
