@@ -7,6 +7,7 @@ packages=(
     libgtest-dev libgmock-dev
     debootstrap systemd-container iproute2 util-linux
     nix-bin     # tests/nix/check.sh: nix-instantiate --parse/--eval, no nixpkgs needed
+    groff-base zsh fish  # the client suite checks the man pages and the zsh and fish completions here
 )
 missing=()
 for p in "${packages[@]}"; do

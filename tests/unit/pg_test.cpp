@@ -90,6 +90,12 @@ public:
         close(listener_);
     }
     uint16_t port() const { return port_; }
+    /// How libpq reaches it: TCP, a password (so SCRAM), no TLS or GSS negotiation.
+    PgParams params() const {
+        return {
+            {"host", "127.0.0.1"},  {"port", std::to_string(port_)}, {"user", "u"}, {"password", "p"}, {"dbname", "d"},
+            {"sslmode", "disable"}, {"gssencmode", "disable"}};
+    }
     Clock::time_point asked() const { return asked_; }
     Clock::time_point proof() const { return proof_; }
     bool got_proof() const { return got_proof_; }
@@ -174,17 +180,10 @@ TEST(PgConnection, LoopKeepsRunningWhileLibpqComputesTheScramProof) {
     tick();
     PgConnection conn(loop, std::chrono::seconds(20));
     std::string result = "not called";
-    conn.connect({{"host", "127.0.0.1"},
-                  {"port", std::to_string(server.port())},
-                  {"user", "u"},
-                  {"password", "p"},
-                  {"dbname", "d"},
-                  {"sslmode", "disable"},
-                  {"gssencmode", "disable"}},
-                 [&](const std::string& error) {
-                     result = error;
-                     loop.exit(0);
-                 });
+    conn.connect(server.params(), [&](const std::string& error) {
+        result = error;
+        loop.exit(0);
+    });
     loop.run();
     ASSERT_TRUE(server.got_proof()) << "the fake server never received the proof; libpq said: " << result;
     EXPECT_NE(result, "") << "the fake server hangs up, so the connect must fail";
@@ -282,14 +281,7 @@ TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     const int threads_before = threads_besides_the_server();
     const auto fds_before = open_fds();
     auto conn = std::make_unique<PgConnection>(loop, std::chrono::seconds(20));
-    conn->connect({{"host", "127.0.0.1"},
-                   {"port", std::to_string(server.port())},
-                   {"user", "u"},
-                   {"password", "p"},
-                   {"dbname", "d"},
-                   {"sslmode", "disable"},
-                   {"gssencmode", "disable"}},
-                  [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
+    conn->connect(server.params(), [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
     bool asked = false, finished = false;
     std::size_t fds_connecting = 0;
     int threads_connecting = 0;
