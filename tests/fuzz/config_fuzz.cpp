@@ -78,11 +78,13 @@ void save_current_case() {
     (void)!write(STDERR_FILENO, note, sizeof note - 1);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 void on_fatal_signal(int sig) {
     save_current_case();
     signal(sig, SIG_DFL);
     raise(sig);
 }
+#endif
 
 /// Sanitizers report (and die) through their own handlers; a plain build needs ours,
 /// on a stack of its own so that a stack overflow can still be handled.
