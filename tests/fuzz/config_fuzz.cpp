@@ -45,6 +45,10 @@ namespace {
 namespace fs = std::filesystem;
 using Rng = std::mt19937_64;
 
+constexpr const char* kUsage =
+    "usage: config_fuzz [--corpus DIR] [--cases N] [--seed S] [--time-limit SECONDS]\n"
+    "                   [--check-config PGNSPAWND] [--exec-every K] [--save FILE] [--replay FILE]\n";
+
 struct Options {
     fs::path corpus = TEST_SOURCE_DIR "/fuzz/config_fuzz_corpus";
     long cases = 5000;
@@ -349,12 +353,8 @@ bool parse_args(int argc, char** argv, Options& o) {
 
 int main(int argc, char** argv) {
     Options o;
-    if (!parse_args(argc, argv, o)) {
-        std::fprintf(stderr,
-                     "usage: config_fuzz [--corpus DIR] [--cases N] [--seed S] [--time-limit SECONDS]\n"
-                     "                   [--check-config PGNSPAWND] [--exec-every K] [--save FILE] [--replay FILE]\n");
-        return 2;
-    }
+    if (!parse_args(argc, argv, o))
+        return std::fputs(kUsage, stderr), 2;
     // A scratch directory: PostgreSQL 13 and 15 (empty files), a password file, the case
     // file for --check-config.
     char tmpl[] = "/tmp/config_fuzz-XXXXXX";
