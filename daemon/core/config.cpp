@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 namespace pgnspawn {
 
@@ -257,14 +256,21 @@ private:
         std::filesystem::path path(*file);
         if (!path.is_absolute())
             fail(where, fmt::format("\"password_file\" must be an absolute path, not {}", quote_untrusted(*file)));
+        std::error_code ec;
+        if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+            fail(where, fmt::format("password_file {} is not a regular file", quote_untrusted(*file)));
         std::ifstream in(path, std::ios::binary);
         if (!in)
             fail(where, fmt::format("cannot read password_file {}: {}", quote_untrusted(*file), std::strerror(errno)));
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string pw = ss.str();
+        // The password, a line end, and one byte more to tell a file that is too large.
+        std::string pw(kMaxPasswordFileBytes + 3, '\0');
+        in.read(pw.data(), static_cast<std::streamsize>(pw.size()));
+        pw.resize(static_cast<std::size_t>(in.gcount()));
+        const bool whole = pw.size() <= kMaxPasswordFileBytes + 2;
         while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r'))
             pw.pop_back();
+        if (!whole || pw.size() > kMaxPasswordFileBytes)
+            fail(where, fmt::format("password_file {} is larger than 4 KiB", quote_untrusted(*file)));
         if (pw.empty())
             fail(where, fmt::format("password_file {} is empty", quote_untrusted(*file)));
         if (pw.find('\n') != std::string::npos || pw.find('\0') != std::string::npos)

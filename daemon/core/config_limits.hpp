@@ -15,6 +15,9 @@ inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxKeyParts = 32;
 /// Arrays and inline tables inside each other (a table header counts as one).
 inline constexpr std::size_t kMaxNesting = 32;
+/// A password_file is read only if it is a regular file of at most this size (plus a
+/// line end), so that /dev/zero or a huge file cannot hang a reload.
+inline constexpr std::size_t kMaxPasswordFileBytes = 4096;
 
 /// Throws ConfigError ("SOURCE:LINE:COLUMN: what", or "SOURCE: what" for the size) when
 /// `text` is over any of the bounds above. Dots and brackets inside strings and comments

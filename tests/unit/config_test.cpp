@@ -2,6 +2,7 @@
 // PostgreSQL version resolution, and errors that name "FILE:LINE:COLUMN:".
 
 #include "core/config.hpp"
+#include "core/config_limits.hpp"
 
 #include "temp_dir.hpp"
 
@@ -259,6 +260,20 @@ TEST_F(ConfigTest, MultiLinePasswordFileIsAnError) {
     const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + file.string() + "\"\n");
     EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
     EXPECT_THAT(err, HasSubstr("single line"));
+}
+
+TEST_F(ConfigTest, PasswordFileThatIsADeviceOrHugeIsAnError) {
+    // /dev/zero used to be read until memory ran out: a reload hung the daemon.
+    std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"/dev/zero\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("password_file \"/dev/zero\" is not a regular file"));
+    const auto big = scratch.write("big.pass", std::string(kMaxPasswordFileBytes + 1, 'x'));
+    err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + big.string() + "\"\n");
+    EXPECT_THAT(err, HasSubstr("is larger than 4 KiB"));
+    const auto largest = scratch.write("largest.pass", std::string(kMaxPasswordFileBytes, 'y') + "\n");
+    EXPECT_EQ(
+        parse("[instances.db]\nport = 5433\npassword_file = \"" + largest.string() + "\"\n").instances.at(0).password,
+        std::string(kMaxPasswordFileBytes, 'y'));
 }
 
 TEST_F(ConfigTest, PasswordMustBeAString) {
