@@ -191,6 +191,7 @@ const std::vector<std::string> kTokens = {
     "inf",
     "1979-05-27T07:32:00Z",
     "\"/dev/null\"",
+    "\"/dev/zero\"",
     "\"private\"",
     "\"nixos\"",
 };
