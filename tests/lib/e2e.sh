@@ -45,5 +45,7 @@ wait_daemon_restart() {
 fail() { echo "$*"; exit 1; }
 mismatch() { echo "$*"; return 1; }
 expect_eq() { [ "$1" = "$2" ] || mismatch "expected [$2], got [$1]${3:+ ($3)}"; }
-expect_match() { printf '%s' "$1" | grep -Eq -- "$2" || mismatch "expected output matching /$2/, got [$1]"; }
-expect_no_match() { ! printf '%s' "$1" | grep -Eq -- "$2" || mismatch "output must not match /$2/: [$1]"; }
+# Here-strings, not printf | grep -q: grep -q leaves at the first match, and printf of
+# more than a pipe's worth would then die of SIGPIPE and fail the pipeline (pipefail).
+expect_match() { grep -Eq -- "$2" <<<"$1" || mismatch "expected output matching /$2/, got [$1]"; }
+expect_no_match() { ! grep -Eq -- "$2" <<<"$1" || mismatch "output must not match /$2/: [$1]"; }

@@ -254,21 +254,36 @@ std::string describe(const std::map<int, std::string>& fds) {
     return out;
 }
 
-/// Checks every 10 ms, on the loop, whether `done()` holds; then (or after `limit`) calls
-/// `then`. A loop runs only once (after exit it is finished), so steps chain this way.
-void when(EventLoop& loop, EventSource& poll, std::function<bool()> done, std::chrono::milliseconds limit,
-          std::function<void()> then) {
-    const auto deadline = Clock::now() + limit;
-    auto check = std::make_shared<std::function<void()>>();
-    *check = [&loop, &poll, done, deadline, then, check] {
-        if (done() || Clock::now() > deadline) {
-            poll.reset();
+/// Checks every 10 ms, on the loop, whether a condition holds; then (or at the time limit)
+/// calls what comes next. A loop runs only once (after exit it is finished), so the steps
+/// of a test chain this way, each `then` free to call until() again.
+class Poll {
+public:
+    explicit Poll(EventLoop& loop) : loop_(loop) {}
+
+    void until(std::function<bool()> done, std::chrono::milliseconds limit, std::function<void()> then) {
+        done_ = std::move(done);
+        then_ = std::move(then);
+        deadline_ = Clock::now() + limit;
+        check();
+    }
+
+private:
+    void check() {
+        if (done_() || Clock::now() > deadline_) {
+            timer_.reset();
+            auto then = std::move(then_);
             return then();
         }
-        poll = loop.add_timer(std::chrono::milliseconds(10), *check);
-    };
-    (*check)();
-}
+        timer_ = loop_.add_timer(std::chrono::milliseconds(10), [this] { check(); });
+    }
+
+    EventLoop& loop_;
+    EventSource timer_;
+    std::function<bool()> done_;
+    std::function<void()> then_;
+    Clock::time_point deadline_{};
+};
 
 TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     // Destroyed while its worker is inside libpq's connect (computing the SCRAM proof):
@@ -278,6 +293,10 @@ TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     EventLoop loop;
     // sd-event makes its timerfd with the first timer; this one only makes it exist now.
     EventSource never = loop.add_timer(std::chrono::hours(1), [] {});
+    // The workers of earlier tests end on their own, a moment after their connects.
+    for (auto until = Clock::now() + std::chrono::seconds(10);
+         threads_besides_the_server() > 1 && Clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const int threads_before = threads_besides_the_server();
     const auto fds_before = open_fds();
     auto conn = std::make_unique<PgConnection>(loop, std::chrono::seconds(20));
@@ -285,24 +304,23 @@ TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     bool asked = false, finished = false;
     std::size_t fds_connecting = 0;
     int threads_connecting = 0;
-    EventSource poll;
+    Poll poll(loop);
     auto gone = [&] {
         return server.got_proof() && threads_besides_the_server() == threads_before &&
                open_fds().size() == fds_before.size();
     };
-    when(
-        loop, poll, [&] { return server.was_asked(); }, std::chrono::seconds(10),
-        [&] {
-            // libpq computes the proof now: a worker thread, the job's eventfd, libpq's socket.
-            asked = server.was_asked();
-            threads_connecting = threads_besides_the_server();
-            fds_connecting = open_fds().size();
-            conn.reset();
-            when(loop, poll, gone, std::chrono::seconds(10), [&] {
-                finished = true;
-                loop.exit(0);
-            });
-        });
+    poll.until([&] { return server.was_asked(); }, std::chrono::seconds(10),
+               [&] {
+                   // libpq computes the proof now: a worker thread, the job's eventfd, libpq's socket.
+                   asked = server.was_asked();
+                   threads_connecting = threads_besides_the_server();
+                   fds_connecting = open_fds().size();
+                   conn.reset();
+                   poll.until(gone, std::chrono::seconds(10), [&] {
+                       finished = true;
+                       loop.exit(0);
+                   });
+               });
     loop.run();
     ASSERT_TRUE(finished);
     ASSERT_TRUE(asked) << "libpq never reached the SCRAM exchange";
