@@ -40,7 +40,8 @@ while [ $# -gt 0 ]; do
 done
 verdict_name=bench; [ "$smoke" = 1 ] && verdict_name=bench_smoke
 testhost="$here/../tests/testhost.sh"
-H() { bash "$testhost" exec "$@"; }
+# shellcheck source=../tests/lib/e2e.sh
+source "$here/../tests/lib/e2e.sh"  # H
 
 passed=0 booted=0
 finish() {
@@ -131,7 +132,7 @@ done
 # Idle: one instance running, nothing calling. Counters of every thread of the daemon.
 echo "bench: idling ${idle} s" >&2
 H sh -c "$mgr Start s bench" >/dev/null || die "Start before idling failed"
-pid=$(H systemctl show pgnspawnd -p MainPID --value)
+pid=$(daemon_pid)
 [ -n "$pid" ] && [ "$pid" != 0 ] || die "no pgnspawnd MainPID"
 snapshot() {
     H sh -c "set -e; read -r stat < /proc/$pid/stat; set -- \${stat##*) }; vol=0; inv=0

@@ -8,6 +8,7 @@ packages=(
     nlohmann-json3-dev   # pgnspawnctl --json
     debootstrap systemd-container iproute2 util-linux
     nix-bin     # tests/nix/check.sh: nix-instantiate --parse/--eval, no nixpkgs needed
+    groff-base zsh fish  # the client suite checks the man pages and the zsh and fish completions here
 )
 missing=()
 for p in "${packages[@]}"; do

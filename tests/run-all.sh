@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command: installs dependencies, builds, runs the unit tests and the
 # end-to-end tests in a booted systemd test host, then does it all again with a build
-# under AddressSanitizer + UndefinedBehaviorSanitizer (BUILDDIR-asan; unit tests, and one
-# e2e pass whose last test fails on any sanitizer report from the daemon or the clients),
+# under AddressSanitizer + UndefinedBehaviorSanitizer (BUILDDIR-asan; unit tests, one
+# e2e pass whose last test fails on any sanitizer report from the daemon or the clients,
+# and the configuration fuzzer, tests/fuzz/config_fuzz.sh),
 # and ends with "N passed, M failed" over every test case of both builds.
 #
 #   sudo bash tests/run-all.sh [BUILDDIR]     (default BUILDDIR: build-tests)
@@ -46,9 +47,14 @@ checks=$build/checks-results.txt
 bash tests/nix/check.sh "$checks" || true
 bash tests/docs/check.sh "$checks" || true
 bash bench/run.sh --smoke --results "$checks" "$build" || true
+# The configuration fuzzer: briefly in the plain build (a crash is a signal there), at
+# length under ASan+UBSan below (where any report fails it).
+bash tests/fuzz/config_fuzz.sh "$build" "$checks" 20 config_fuzz || true
 t_plain=$(date +%s)
 stage "$sanitized" tests/e2e/sanitizers \
     -Db_sanitize=address,undefined -Db_lundef=false -Dcpp_args=-fno-sanitize-recover=undefined
+ASAN_OPTIONS=$sanitizer_asan_options UBSAN_OPTIONS=$sanitizer_ubsan_options \
+    bash tests/fuzz/config_fuzz.sh "$sanitized" "$checks" 75 config_fuzz_asan_ubsan || true
 t_end=$(date +%s)
 echo "time: build $build + tests $((t_plain - t_start)) s, sanitizer stage $((t_end - t_plain)) s, total $((t_end - t_start)) s"
 
@@ -140,13 +146,25 @@ def e2e(build):
     return p, f, notes
 
 def checks(build):
-    counted = results(f"{build}/checks-results.txt")
-    return (0, 1) if counted is None else counted
+    """The checks' results; a check that must run (the fuzzer, in both builds) and left
+    no line counts as a failure."""
+    path = f"{build}/checks-results.txt"
+    counted = results(path)
+    if counted is None:
+        return 0, 1
+    p, f = counted
+    with open(path) as fh:
+        names = {line.split()[1] for line in fh if len(line.split()) > 1}
+    for required in ("config_fuzz", "config_fuzz_asan_ubsan"):
+        if required not in names:
+            f += 1
+            print(f"checks: {required} did not run")
+    return p, f
 
 cp, cf = checks(sys.argv[1])
 passed += cp
 failed += cf
-print(f"checks (nix, docs, bench smoke): {cp} passed, {cf} failed")
+print(f"checks (nix, docs, bench smoke, config fuzz): {cp} passed, {cf} failed")
 
 for build in sys.argv[1:]:
     up, uf, un = unit(build)

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include "core/config_limits.hpp"
 #include "core/names.hpp"
 
 #include <arpa/inet.h>
@@ -12,7 +13,6 @@
 #include <cstring>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 namespace pgnspawn {
 
@@ -256,14 +256,21 @@ private:
         std::filesystem::path path(*file);
         if (!path.is_absolute())
             fail(where, fmt::format("\"password_file\" must be an absolute path, not {}", quote_untrusted(*file)));
+        std::error_code ec;
+        if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+            fail(where, fmt::format("password_file {} is not a regular file", quote_untrusted(*file)));
         std::ifstream in(path, std::ios::binary);
         if (!in)
             fail(where, fmt::format("cannot read password_file {}: {}", quote_untrusted(*file), std::strerror(errno)));
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string pw = ss.str();
+        // The password, a line end, and one byte more to tell a file that is too large.
+        std::string pw(kMaxPasswordFileBytes + 3, '\0');
+        in.read(pw.data(), static_cast<std::streamsize>(pw.size()));
+        pw.resize(static_cast<std::size_t>(in.gcount()));
+        const bool whole = pw.size() <= kMaxPasswordFileBytes + 2;
         while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r'))
             pw.pop_back();
+        if (!whole || pw.size() > kMaxPasswordFileBytes)
+            fail(where, fmt::format("password_file {} is larger than 4 KiB", quote_untrusted(*file)));
         if (pw.empty())
             fail(where, fmt::format("password_file {} is empty", quote_untrusted(*file)));
         if (pw.find('\n') != std::string::npos || pw.find('\0') != std::string::npos)
@@ -345,6 +352,7 @@ std::string newest_postgresql_version(const std::filesystem::path& libdir) {
 }
 
 Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env) {
+    check_config_limits(text, source_name);
     toml::table root;
     try {
         root = toml::parse(text, source_name);
@@ -360,9 +368,15 @@ Config load_config(const std::filesystem::path& file, const ConfigEnvironment& e
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw ConfigError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(errno)));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_config(ss.str(), file.string(), env);
+    // One byte over the limit is enough to refuse the file, whatever its size.
+    std::string text(kMaxConfigBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (in.bad())
+        throw ConfigError(fmt::format("{}: cannot read: {}", file.string(), std::strerror(errno)));
+    if (text.size() > kMaxConfigBytes)
+        throw ConfigError(fmt::format("{}: more than the 1 MiB a configuration file may have", file.string()));
+    return parse_config(text, file.string(), env);
 }
 
 }  // namespace pgnspawn

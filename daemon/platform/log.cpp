@@ -36,9 +36,12 @@ void log_at(int priority, std::string_view message, std::string_view instance, s
     }
     const std::string msg(message), inst(instance), un(unit);
     // Fields are passed as "%s" arguments: a message may contain '%'.
+    // OBJECT_SYSTEMD_UNIT= from a root sender (_UID=0) is what `journalctl -u UNIT` matches
+    // besides the unit's own lines (UNIT= counts only from PID 1), so that
+    // `pgnspawnctl logs NAME` shows the daemon's lines about the instance among PostgreSQL's.
     if (!inst.empty() && !un.empty())
         sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "PGNSPAWN_INSTANCE=%s", inst.c_str(),
-                        "UNIT=%s", un.c_str(), "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);
+                        "OBJECT_SYSTEMD_UNIT=%s", un.c_str(), "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);
     else if (!inst.empty())
         sd_journal_send("MESSAGE=%s", msg.c_str(), "PRIORITY=%i", priority, "PGNSPAWN_INSTANCE=%s", inst.c_str(),
                         "SYSLOG_IDENTIFIER=pgnspawnd", nullptr);

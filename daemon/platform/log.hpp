@@ -1,6 +1,6 @@
-// Structured logging to the journal, systemd style: MESSAGE= plus fields such as
-// INSTANCE= and UNIT=. Falls back to stderr when not run under systemd. Never pass a
-// password here.
+// Structured logging to the journal, systemd style: MESSAGE= plus PGNSPAWN_INSTANCE= and
+// OBJECT_SYSTEMD_UNIT= (the instance's unit, so `journalctl -u` of that unit shows the
+// line). Falls back to stderr when not run under systemd. Never pass a password here.
 #pragma once
 
 #include <fmt/format.h>

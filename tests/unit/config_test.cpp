@@ -2,12 +2,15 @@
 // PostgreSQL version resolution, and errors that name "FILE:LINE:COLUMN:".
 
 #include "core/config.hpp"
+#include "core/config_limits.hpp"
 
 #include "temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -257,6 +260,20 @@ TEST_F(ConfigTest, MultiLinePasswordFileIsAnError) {
     const std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + file.string() + "\"\n");
     EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
     EXPECT_THAT(err, HasSubstr("single line"));
+}
+
+TEST_F(ConfigTest, PasswordFileThatIsADeviceOrHugeIsAnError) {
+    // /dev/zero used to be read until memory ran out: a reload hung the daemon.
+    std::string err = error_of("[instances.db]\nport = 5433\npassword_file = \"/dev/zero\"\n");
+    EXPECT_THAT(err, StartsWith("test.toml:3:17: "));
+    EXPECT_THAT(err, HasSubstr("password_file \"/dev/zero\" is not a regular file"));
+    const auto big = scratch.write("big.pass", std::string(kMaxPasswordFileBytes + 1, 'x'));
+    err = error_of("[instances.db]\nport = 5433\npassword_file = \"" + big.string() + "\"\n");
+    EXPECT_THAT(err, HasSubstr("is larger than 4 KiB"));
+    const auto largest = scratch.write("largest.pass", std::string(kMaxPasswordFileBytes, 'y') + "\n");
+    EXPECT_EQ(
+        parse("[instances.db]\nport = 5433\npassword_file = \"" + largest.string() + "\"\n").instances.at(0).password,
+        std::string(kMaxPasswordFileBytes, 'y'));
 }
 
 TEST_F(ConfigTest, PasswordMustBeAString) {
@@ -679,6 +696,90 @@ TEST_F(ConfigTest, PrivateNetworksMayShareAPortButNotAHostPort) {
     const std::string err = error_of(two + "host_port = 15432\n");
     EXPECT_THAT(err, StartsWith("test.toml:12:13: "));
     EXPECT_THAT(err, HasSubstr("instance \"db2\" uses host port 15432, which instance \"db\" already uses"));
+}
+
+// --- what reaches toml++: size, dotted key parts, nesting (bug 5) ------------------------
+// toml++ builds tables recursively: one dotted key of 60,000 parts overflowed the stack
+// (SIGSEGV in --check-config and in a reload). Such files are refused before parsing.
+
+/// A key of `parts` parts ("a.a.…b"), as one line.
+std::string dotted_key(std::size_t parts) {
+    std::string key;
+    for (std::size_t i = 1; i < parts; ++i)
+        key += "a.";
+    return key + "b";
+}
+
+TEST_F(ConfigTest, DottedKeyOfSixtyThousandPartsIsRefusedNotACrash) {
+    const std::string text = dotted_key(60000) + " = 1\n";
+    ASSERT_GE(text.size(), 120000u);
+    const std::string err = error_of(text);
+    // At the first dot past the limit: the 32nd dot, column 2 * 32.
+    EXPECT_THAT(err, StartsWith("test.toml:1:64: "));
+    EXPECT_THAT(err, HasSubstr("more than 32 dotted parts"));
+}
+
+TEST_F(ConfigTest, LongDottedTableHeaderIsRefused) {
+    const std::string err = error_of(db_instance("[" + dotted_key(5000) + "]\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:"));
+    EXPECT_THAT(err, HasSubstr("more than 32 dotted parts"));
+}
+
+TEST_F(ConfigTest, DottedKeyAtTheLimitReachesTheParser) {
+    // 32 parts pass the bound; the parser then names the key it does not know.
+    const std::string err = error_of(db_instance(dotted_key(32) + " = 1\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:1: unknown key"));
+}
+
+TEST_F(ConfigTest, DeeplyNestedArraysAreRefused) {
+    const std::string err = error_of(db_instance("x = " + std::string(60000, '[')));
+    EXPECT_THAT(err, StartsWith("test.toml:4:37: "));
+    EXPECT_THAT(err, HasSubstr("nested more than 32 deep"));
+    // Inline tables count as well, and so do arrays over several lines.
+    std::string tables = "x = ";
+    for (int i = 0; i < 40; ++i)
+        tables += "{a = ";
+    EXPECT_THAT(error_of(db_instance(tables)), HasSubstr("nested more than 32 deep"));
+    EXPECT_THAT(error_of(db_instance("x = " + std::string(20, '[') + "\n" + std::string(20, '['))),
+                StartsWith("test.toml:5:13: "));
+}
+
+TEST_F(ConfigTest, DotsAndBracketsInStringsAndCommentsDoNotCount) {
+    const std::string dots(200, '.'), brackets(200, '[');
+    // One password in each kind of string: basic (with an escaped quote), literal,
+    // multi-line basic and multi-line literal (each ending in extra quotes).
+    const std::string text = "# " + dots + brackets + "\n" +                                                    //
+                             "[instances.a]\nport = 5433\npassword = \"" + dots + "\\\"" + brackets + "\"\n" +  //
+                             "[instances.b]\nport = 5434\npassword = '" + dots + brackets + "'  # " + dots + "\n" +
+                             "[instances.c]\nport = 5435\npassword = \"\"\"\n" + dots + "\n" + brackets +
+                             "\"\"\"\"\"\n" + "[instances.d]\nport = 5436\npassword = '''" + brackets + "\n" + dots +
+                             "'''''\n";
+    const Config config = parse(text);
+    ASSERT_EQ(config.instances.size(), 4u);
+    EXPECT_EQ(config.instances[0].password, dots + "\"" + brackets);
+    EXPECT_EQ(config.instances[1].password, dots + brackets);
+    EXPECT_EQ(config.instances[2].password, dots + "\n" + brackets + "\"\"");
+    EXPECT_EQ(config.instances[3].password, brackets + "\n" + dots + "''");
+}
+
+TEST_F(ConfigTest, TextOverOneMebibyteIsRefused) {
+    std::string text = db_instance();
+    text += "# " + std::string(1024 * 1024 - text.size() - 3, 'x') + "\n";
+    ASSERT_EQ(text.size(), 1024u * 1024u);
+    EXPECT_EQ(parse(text).instances.size(), 1u);
+    text += "\n";
+    EXPECT_EQ(error_of(text), "test.toml: more than the 1 MiB a configuration file may have (1048577 bytes)");
+}
+
+TEST_F(ConfigTest, LoadConfigRefusesAFileOverOneMebibyteWithoutReadingIt) {
+    const auto big = scratch.write("big.toml", db_instance());
+    std::filesystem::resize_file(big, std::uintmax_t{1} << 32);  // 4 GiB, sparse
+    try {
+        load_config(big, env);
+        FAIL() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith(big.string() + ": more than the 1 MiB a configuration file may have"));
+    }
 }
 
 }  // namespace

@@ -10,10 +10,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -74,6 +82,7 @@ public:
         getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
         port_ = ntohs(a.sin_port);
         thread_ = std::thread([this] { serve(); });
+        pthread_setname_np(thread_.native_handle(), "fake-pg");  // not counted as a worker
     }
     ~SlowScramServer() {
         shutdown(listener_, SHUT_RDWR);
@@ -81,9 +90,16 @@ public:
         close(listener_);
     }
     uint16_t port() const { return port_; }
+    /// How libpq reaches it: TCP, a password (so SCRAM), no TLS or GSS negotiation.
+    PgParams params() const {
+        return {
+            {"host", "127.0.0.1"},  {"port", std::to_string(port_)}, {"user", "u"}, {"password", "p"}, {"dbname", "d"},
+            {"sslmode", "disable"}, {"gssencmode", "disable"}};
+    }
     Clock::time_point asked() const { return asked_; }
     Clock::time_point proof() const { return proof_; }
     bool got_proof() const { return got_proof_; }
+    bool was_asked() const { return was_asked_; }
 
 private:
     static bool read_exact(int fd, void* buf, size_t n) {
@@ -133,6 +149,7 @@ private:
                           fmt("r=" + client_nonce + "srvnonce,s=c2FsdHNhbHRzYWx0c2FsdA==,i=",
                               kIterations));  // AuthenticationSASLContinue
                 asked_ = Clock::now();
+                was_asked_ = true;
                 if (read_message(fd, true, body)) {  // SASLResponse, with the proof
                     proof_ = Clock::now();
                     got_proof_ = true;
@@ -148,6 +165,7 @@ private:
     std::thread thread_;
     Clock::time_point asked_{}, proof_{};
     std::atomic<bool> got_proof_{false};
+    std::atomic<bool> was_asked_{false};
 };
 
 TEST(PgConnection, LoopKeepsRunningWhileLibpqComputesTheScramProof) {
@@ -162,17 +180,10 @@ TEST(PgConnection, LoopKeepsRunningWhileLibpqComputesTheScramProof) {
     tick();
     PgConnection conn(loop, std::chrono::seconds(20));
     std::string result = "not called";
-    conn.connect({{"host", "127.0.0.1"},
-                  {"port", std::to_string(server.port())},
-                  {"user", "u"},
-                  {"password", "p"},
-                  {"dbname", "d"},
-                  {"sslmode", "disable"},
-                  {"gssencmode", "disable"}},
-                 [&](const std::string& error) {
-                     result = error;
-                     loop.exit(0);
-                 });
+    conn.connect(server.params(), [&](const std::string& error) {
+        result = error;
+        loop.exit(0);
+    });
     loop.run();
     ASSERT_TRUE(server.got_proof()) << "the fake server never received the proof; libpq said: " << result;
     EXPECT_NE(result, "") << "the fake server hangs up, so the connect must fail";
@@ -210,24 +221,114 @@ TEST(PgConnection, RefusedConnectFailsWithLibpqsSentence) {
     EXPECT_NE(result.find("Connection refused"), std::string::npos) << result;
 }
 
+/// Threads of this process other than the fake server's (which is named "fake-pg").
+int threads_besides_the_server() {
+    int n = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        n += name != "fake-pg";
+    }
+    return n;
+}
+
+/// Open file descriptors of this process, by number and what they are (without the one
+/// that lists them).
+std::map<int, std::string> open_fds() {
+    const std::string listing = "/proc/" + std::to_string(getpid()) + "/fd";
+    std::map<int, std::string> fds;
+    for (const auto& fd : std::filesystem::directory_iterator(listing)) {
+        std::error_code ec;
+        const std::string what = std::filesystem::read_symlink(fd.path(), ec).string();
+        if (what != listing)
+            fds[std::stoi(fd.path().filename().string())] = what;
+    }
+    return fds;
+}
+
+std::string describe(const std::map<int, std::string>& fds) {
+    std::string out;
+    for (const auto& [fd, what] : fds)
+        out += std::to_string(fd) + " -> " + what + "\n";
+    return out;
+}
+
+/// Checks every 10 ms, on the loop, whether a condition holds; then (or at the time limit)
+/// calls what comes next. A loop runs only once (after exit it is finished), so the steps
+/// of a test chain this way, each `then` free to call until() again.
+class Poll {
+public:
+    explicit Poll(EventLoop& loop) : loop_(loop) {}
+
+    void until(std::function<bool()> done, std::chrono::milliseconds limit, std::function<void()> then) {
+        done_ = std::move(done);
+        then_ = std::move(then);
+        deadline_ = Clock::now() + limit;
+        check();
+    }
+
+private:
+    void check() {
+        if (done_() || Clock::now() > deadline_) {
+            timer_.reset();
+            auto then = std::move(then_);
+            return then();
+        }
+        timer_ = loop_.add_timer(std::chrono::milliseconds(10), [this] { check(); });
+    }
+
+    EventLoop& loop_;
+    EventSource timer_;
+    std::function<bool()> done_;
+    std::function<void()> then_;
+    Clock::time_point deadline_{};
+};
+
 TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
-    // The worker finishes the connect on its own; the job closes what it made.
+    // Destroyed while its worker is inside libpq's connect (computing the SCRAM proof):
+    // no callback; the worker finishes the connect on its own, the job then closes the
+    // connection libpq made and its eventfd, and the worker thread ends.
     SlowScramServer server;
     EventLoop loop;
-    {
-        PgConnection conn(loop, std::chrono::seconds(20));
-        conn.connect({{"host", "127.0.0.1"},
-                      {"port", std::to_string(server.port())},
-                      {"user", "u"},
-                      {"password", "p"},
-                      {"dbname", "d"},
-                      {"sslmode", "disable"},
-                      {"gssencmode", "disable"}},
-                     [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
-    }
-    auto later = loop.add_timer(std::chrono::milliseconds(100), [&] { loop.exit(0); });
+    // sd-event makes its timerfd with the first timer; this one only makes it exist now.
+    EventSource never = loop.add_timer(std::chrono::hours(1), [] {});
+    // The workers of earlier tests end on their own, a moment after their connects.
+    for (auto until = Clock::now() + std::chrono::seconds(10);
+         threads_besides_the_server() > 1 && Clock::now() < until;)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const int threads_before = threads_besides_the_server();
+    const auto fds_before = open_fds();
+    auto conn = std::make_unique<PgConnection>(loop, std::chrono::seconds(20));
+    conn->connect(server.params(), [](const std::string&) { ADD_FAILURE() << "called after destruction"; });
+    bool asked = false, finished = false;
+    std::size_t fds_connecting = 0;
+    int threads_connecting = 0;
+    Poll poll(loop);
+    auto gone = [&] {
+        return server.got_proof() && threads_besides_the_server() == threads_before &&
+               open_fds().size() == fds_before.size();
+    };
+    poll.until([&] { return server.was_asked(); }, std::chrono::seconds(10),
+               [&] {
+                   // libpq computes the proof now: a worker thread, the job's eventfd, libpq's socket.
+                   asked = server.was_asked();
+                   threads_connecting = threads_besides_the_server();
+                   fds_connecting = open_fds().size();
+                   conn.reset();
+                   poll.until(gone, std::chrono::seconds(10), [&] {
+                       finished = true;
+                       loop.exit(0);
+                   });
+               });
     loop.run();
-    // ~SlowScramServer joins its thread once libpq has sent the proof and seen the hang-up.
+    ASSERT_TRUE(finished);
+    ASSERT_TRUE(asked) << "libpq never reached the SCRAM exchange";
+    EXPECT_EQ(threads_connecting, threads_before + 1) << "no worker thread while connecting";
+    EXPECT_GE(fds_connecting, fds_before.size() + 2) << "no eventfd and socket while connecting";
+    EXPECT_TRUE(server.got_proof()) << "the worker did not finish the connect";
+    EXPECT_EQ(threads_besides_the_server(), threads_before) << "the worker thread is still there";
+    EXPECT_EQ(describe(open_fds()), describe(fds_before)) << "descriptors left open";
 }
 
 }  // namespace

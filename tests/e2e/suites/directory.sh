@@ -1,4 +1,4 @@
-# image = "directory" on a private network (issue 4): a debootstrapped Debian tree with
+# image = "directory" on a private network: a debootstrapped Debian tree with
 # PostgreSQL, booted with its own init inside the test host, reached at its veth address.
 # Sourced by run.sh.
 #
@@ -6,7 +6,7 @@
 # oneshot unit reading the password from a file), as README says a guest must; pgnspawn
 # boots it, waits for boot-up and a libpq round trip, and reports its address.
 
-guest_psql() { H env PGPASSWORD=guest-pw-77 psql -h "$1" -p 5440 -U guest -d guestdb -XAtqc "$2" 2>&1; }
+guest_psql() { psql_at "$1" 5440 guest guestdb guest-pw-77 "$2"; }
 
 directory_setup() {
     local g
@@ -104,7 +104,28 @@ t_directory_image_stops_cleanly_and_keeps_data() {
     expect_eq "$(guest_psql "$host" 'select count(*) from kept')" 300 || { directory_teardown; return 1; }
     log=$(H tail -n 30 /var/lib/machines/pgdir/var/log/postgresql/postgresql-15-main.log)
     expect_no_match "$log" "not properly shut down|automatic recovery in progress" || { directory_teardown; return 1; }
-    directory_teardown
 }
 
-suite_tests+=(directory_image_private_network directory_image_stops_cleanly_and_keeps_data)
+# A private network's address exists only while the container runs, so GetConnectionUri
+# answers NotRunning until then, and the API's documentation says so (it used to say
+# "answered whatever the state").
+t_directory_connection_uri_needs_the_container() {
+    local out doc
+    call Stop s pgdir >/dev/null || { directory_teardown; fail "Stop failed"; }
+    out=$(dsend GetConnectionUri string:pgdir)
+    directory_teardown
+    expect_match "$out" '^Error org.pgnspawn1.Error.NotRunning: instance pgdir is on a private network, whose address is known only while it runs' ||
+        return 1
+    expect_no_match "$out" 'guest-pw-77' || return 1
+    # The comment above <method name="GetConnectionUri"> in the installed interface XML.
+    doc=$(H awk '/<!--/ { doc = "" } { doc = doc " " $0 } /<method name="GetConnectionUri"/ { print doc; exit }' \
+        /usr/share/dbus-1/interfaces/org.pgnspawn1.Manager.xml | tr -s ' ')
+    expect_match "$doc" 'network = "private" has an address only while its container runs' &&
+        expect_match "$doc" 'Errors: NoSuchInstance, NotRunning' || return 1
+    # A host-network instance still answers while stopped.
+    expect_match "$(prop helloworld State)" 'stopped' &&
+        expect_eq "$(call GetConnectionUri s helloworld)" 's "postgresql://helloworld:helloworld@127.0.0.1:5433/helloworld"'
+}
+
+suite_tests+=(directory_image_private_network directory_image_stops_cleanly_and_keeps_data
+    directory_connection_uri_needs_the_container)

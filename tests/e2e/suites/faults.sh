@@ -1,7 +1,5 @@
 # Faults the daemon must survive without losing a row (issue 3). Sourced by run.sh.
 
-leader_of() { H machinectl show "pgnspawn-$1" -p Leader --value 2>/dev/null; }
-daemon_pid() { H systemctl show pgnspawnd -p MainPID --value; }
 
 # Polls (the test, not the daemon) until a property has a value; prints the wait in ms.
 wait_prop() {
@@ -27,13 +25,7 @@ t_kill9_daemon_keeps_sessions() {
     sleep 1
     H kill -9 "$pid_before" || fail "kill -9 failed"
     # systemd restarts it (Restart=on-failure); wait for the new process to serve.
-    local i; for i in $(seq 1 100); do
-        pid_after=$(daemon_pid)
-        [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] &&
-            [ "$(H systemctl is-active pgnspawnd)" = active ] && break
-        sleep 0.1
-    done
-    [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] || fail "the daemon was not restarted"
+    pid_after=$(wait_daemon_restart "$pid_before") || fail "the daemon was not restarted"
     expect_eq "$(H systemctl show pgnspawnd -p NRestarts --value)" "$((restarts_before + 1))" "NRestarts" || return 1
     expect_eq "$(prop helloworld State)" 's "running"' "state after the restart" || return 1
     expect_eq "$(leader_of helloworld)" "$leader" "the container must not be restarted" || return 1
@@ -41,7 +33,7 @@ t_kill9_daemon_keeps_sessions() {
     H sh -c 'while kill -0 $(cat /tmp/session.pid) 2>/dev/null; do sleep 0.1; done'
     out=$(H cat /tmp/session.out)
     expect_eq "$out" "$(printf 'first\n2')" "the psql session across the crash" || return 1
-    H env PGPASSWORD=helloworld psql -h 127.0.0.1 -p 5433 -U helloworld -d helloworld -XAtqc 'drop table survived' >/dev/null
+    psql_hw 'drop table survived' >/dev/null
     call Stop s helloworld >/dev/null || fail "Stop failed"
     echo "restarted as PID $pid_after"
 }
@@ -117,7 +109,7 @@ t_stale_unit_cleaned() {
     # could leave: Start stops it instead of failing with "Unit already exists".
     H systemd-run --quiet --unit=pgnspawn-second.service sleep 600 || fail "cannot make the stale unit"
     call Start s second >/dev/null || fail "Start with a stale unit failed"
-    expect_eq "$(H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc 'select 1')" 1 || return 1
+    expect_eq "$(psql_second 'select 1')" 1 || return 1
     expect_no_match "$(H ps -eo args)" '^sleep 600' || return 1
     expect_match "$(H journalctl -u pgnspawnd -o cat --no-pager)" "Stopping leftover unit pgnspawn-second.service" || return 1
     call Stop s second >/dev/null || fail "Stop failed"
@@ -134,7 +126,7 @@ t_stale_machine_cleaned() {
     call Start s second >/dev/null || fail "Start with a stale machine failed"
     expect_match "$(H machinectl list --no-legend)" "^pgnspawn-second +container +systemd-nspawn" || return 1
     expect_eq "$(H systemctl is-active pgnspawn-test-stale-leader.service)" inactive "the stale machine's unit" || return 1
-    expect_eq "$(H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc 'select 1')" 1 || return 1
+    expect_eq "$(psql_second 'select 1')" 1 || return 1
     call Stop s second >/dev/null || fail "Stop failed"
 }
 

@@ -6,7 +6,7 @@
 
 prov_pass() { H cat /etc/pgnspawn/second.pass; }
 prov_su() { H psql -h /var/lib/pgnspawn/second/run -p 5434 -U postgres -d postgres -XAtqc "$1" 2>&1; }
-prov_as_app() { H env "PGPASSWORD=$1" psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc "$2" 2>&1; }
+prov_as_app() { psql_at 127.0.0.1 5434 app appdb "$1" "$2"; }
 prov_verifier() { prov_su "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'"; }
 prov_reprovisioned() { H journalctl -u pgnspawnd -o cat --no-pager --since "@$1" | grep -c 'Provisioning the role and database of instance second again'; }
 # A start of "second" from stopped, returning the epoch second it began (for --since).

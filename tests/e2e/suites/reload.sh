@@ -48,15 +48,14 @@ reload_wait_journal() {
     done
     fail "the journal never showed /$2/ within 10 s; it has: [$(printf '%s' "$out" | tail -n 5)]"
 }
-reload_leader() { H machinectl show "pgnspawn-$1" -p Leader --value; }
 reload_host_now() { H date +%s; }
 
 t_reload_adds_and_removes() {
     local leader since sig pid
     H cp -p "$reload_conf" "$reload_conf.reload-orig" || fail "backup failed"
     call Start s helloworld >/dev/null || fail "Start helloworld failed"
-    leader=$(reload_leader helloworld)
-    pid=$(H systemctl show pgnspawnd -p MainPID --value)
+    leader=$(leader_of helloworld)
+    pid=$(daemon_pid)
     since=$(reload_host_now)
     H sh -c 'timeout 20 dbus-monitor --system "type=signal,sender=org.pgnspawn1,interface=org.pgnspawn1.Manager" > /tmp/reload-signals.txt 2>&1 & echo $! > /tmp/reload-monitor.pid'
     sleep 0.5
@@ -66,7 +65,7 @@ t_reload_adds_and_removes() {
     expect_eq "$(call ListInstances)" \
         'a(sso) 2 "helloworld" "running" "/org/pgnspawn1/instance/helloworld" "third" "stopped" "/org/pgnspawn1/instance/third"' ||
         return 1
-    expect_eq "$(reload_leader helloworld)" "$leader" "helloworld's container must not be restarted" || return 1
+    expect_eq "$(leader_of helloworld)" "$leader" "helloworld's container must not be restarted" || return 1
     expect_eq "$(prop helloworld State)" 's "running"' || return 1
     expect_eq "$(psql_hw 'select 1')" 1 || return 1
     expect_eq "$(prop third Port)" "q 5435" && expect_eq "$(prop third User)" 's "third"' || return 1
@@ -75,7 +74,7 @@ t_reload_adds_and_removes() {
     expect_match "$(dsend Start string:second)" '^Error org.pgnspawn1.Error.NoSuchInstance' || return 1
     reload_wait_journal "$since" 'Reloaded the configuration from /etc/pgnspawn/pgnspawn.toml: added third; removed second; changed none' ||
         return 1
-    expect_eq "$(H systemctl show pgnspawnd -p MainPID --value)" "$pid" "pgnspawnd must not restart" || return 1
+    expect_eq "$(daemon_pid)" "$pid" "pgnspawnd must not restart" || return 1
     H sh -c 'kill $(cat /tmp/reload-monitor.pid)' 2>/dev/null
     sig=$(H cat /tmp/reload-signals.txt)
     expect_match "$sig" 'member=InstanceAdded' && expect_match "$sig" 'string "third"' &&
@@ -88,8 +87,8 @@ t_reload_new_instance_serves() {
     local out
     call Start s third >/dev/null || fail "Start third failed: $(dsend Start string:third)"
     expect_eq "$(prop third State)" 's "running"' || return 1
-    out=$(H env "PGPASSWORD=$reload_third_password" psql -h 127.0.0.1 -p 5435 -U third -d third -XAtqc \
-        'create table t(x int); insert into t values (7); select current_user, current_database(), sum(x) from t' 2>&1)
+    out=$(psql_at 127.0.0.1 5435 third third "$reload_third_password" \
+        'create table t(x int); insert into t values (7); select current_user, current_database(), sum(x) from t')
     expect_eq "$out" "third|third|7" || return 1
     expect_eq "$(call GetAddress s third)" 'sq "127.0.0.1" 5435' || return 1
     call Stop s third >/dev/null || fail "Stop third failed"
@@ -104,7 +103,7 @@ t_reload_running_instance_stays_until_stopped() {
     reload_wait_list '"second"' || return 1
     reload_wait_list ! '"third"' || return 1
     call Start s second >/dev/null || fail "Start second failed"
-    leader=$(reload_leader second)
+    leader=$(leader_of second)
 
     reload_third_toml | reload_write
     reload_now || return 1
@@ -114,8 +113,8 @@ t_reload_running_instance_stays_until_stopped() {
         'a(sso) 3 "helloworld" "running" "/org/pgnspawn1/instance/helloworld" "third" "stopped" "/org/pgnspawn1/instance/third" "second" "running" "/org/pgnspawn1/instance/second"' ||
         return 1
     expect_eq "$(prop second State)" 's "running"' || return 1
-    expect_eq "$(reload_leader second)" "$leader" "second's container must not be restarted" || return 1
-    out=$(H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc 'select 1' 2>&1)
+    expect_eq "$(leader_of second)" "$leader" "second's container must not be restarted" || return 1
+    out=$(psql_second 'select 1')
     expect_eq "$out" 1 "second still serves" || return 1
     expect_match "$(call HealthCheck s second)" '^bst true' || return 1
     expect_match "$(dsend Start string:second)" \
@@ -150,7 +149,7 @@ t_reload_port_held_by_removed_instance() {
 
 t_reload_broken_config_keeps_old() {
     local pid since before out
-    pid=$(H systemctl show pgnspawnd -p MainPID --value)
+    pid=$(daemon_pid)
     before=$(call ListInstances)
     # An unknown key at the end of the file (line 11, column 1), then a TOML syntax error.
     since=$(reload_host_now)
@@ -166,7 +165,7 @@ t_reload_broken_config_keeps_old() {
     reload_wait_journal "$since" \
         'Failed to reload the configuration, keeping the old one: /etc/pgnspawn/pgnspawn.toml:1:[0-9]+: ' || return 1
     expect_eq "$(H systemctl is-active pgnspawnd)" active "pgnspawnd after a bad reload" || return 1
-    expect_eq "$(H systemctl show pgnspawnd -p MainPID --value)" "$pid" "the daemon must keep running" || return 1
+    expect_eq "$(daemon_pid)" "$pid" "the daemon must keep running" || return 1
     expect_eq "$(call ListInstances)" "$before" "instances after a bad reload" || return 1
     expect_eq "$(psql_hw 'select 1')" 1 "helloworld still serves" || return 1
     call Start s third >/dev/null || fail "Start third after a bad reload failed"
@@ -174,6 +173,22 @@ t_reload_broken_config_keeps_old() {
     out=$(H journalctl -u pgnspawnd -o cat --no-pager)
     expect_no_match "$out" "$reload_third_password|S3cond" || return 1
     echo "$(printf '%s' "$out" | grep -c 'Failed to reload the configuration') refused reloads logged"
+}
+
+# A reload of a file that crashed toml++ (one key of 60,000 dotted parts) is refused
+# like any bad file: the daemon keeps running with the old configuration.
+t_reload_deep_key_keeps_old() {
+    local pid since before
+    pid=$(daemon_pid)
+    before=$(call ListInstances)
+    since=$(reload_host_now)
+    H sh -c "awk 'BEGIN { for (i = 1; i < 60000; i++) printf \"a.\"; print \"b = 1\" }' > $reload_conf"
+    reload_now || return 1
+    reload_wait_journal "$since" \
+        'Failed to reload the configuration, keeping the old one: /etc/pgnspawn/pgnspawn.toml:1:64: a key of more than 32 dotted parts' ||
+        return 1
+    expect_eq "$(daemon_pid)" "$pid" "the daemon must keep running" &&
+        expect_eq "$(call ListInstances)" "$before" "instances after the refused reload"
 }
 
 # Always runs: puts the original file back and stops everything.
@@ -193,4 +208,4 @@ t_reload_restore() {
 }
 
 suite_tests+=(reload_adds_and_removes reload_new_instance_serves reload_running_instance_stays_until_stopped
-    reload_port_held_by_removed_instance reload_broken_config_keeps_old reload_restore)
+    reload_port_held_by_removed_instance reload_broken_config_keeps_old reload_deep_key_keeps_old reload_restore)

@@ -1,5 +1,5 @@
 # First starts take a spare cluster that the daemon initialised ahead of time, instead of
-# running initdb on the critical path (issue 5). Sourced by run.sh.
+# running initdb on the critical path. Sourced by run.sh.
 
 wait_journal_count() {  # wait_journal_count PATTERN N: until the daemon logged PATTERN N times (30 s)
     local i
@@ -26,8 +26,7 @@ t_first_start_takes_spare_cluster() {
     t0=$(now_ms); call Start s second >/dev/null || fail "first Start of second failed"; t1=$(now_ms)
     expect_eq "$(H journalctl -u pgnspawnd -o cat --no-pager | grep -c "Took the spare PostgreSQL 15 cluster for instance second")" \
         "$((took_before + 1))" "spare taken" || return 1
-    expect_eq "$(H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc \
-        'create table t(x int); insert into t values (1); select count(*) from t')" 1 || return 1
+    expect_eq "$(psql_second 'create table t(x int); insert into t values (1); select count(*) from t')" 1 || return 1
     # ...and a new spare is made for the next one.
     wait_journal_count "A spare PostgreSQL 15 cluster is ready" "$((ready_before + 1))" || fail "no new spare after the first start"
     H test -f /var/lib/pgnspawn/.spare-15/PG_VERSION || fail "the new spare is not there"
@@ -53,14 +52,9 @@ t_spare_initdb_dies_with_the_daemon() {
     done
     [ "$seen" = 1 ] || fail "no spare initdb within 10 s of the start"
     local waited=$(( $(now_ms) - t_start ))
-    pid_before=$(H systemctl show pgnspawnd -p MainPID --value)
+    pid_before=$(daemon_pid)
     H kill -9 "$pid_before" || fail "kill -9 failed"
-    for i in $(seq 1 100); do
-        pid_after=$(H systemctl show pgnspawnd -p MainPID --value)
-        [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] && [ "$(H systemctl is-active pgnspawnd)" = active ] && break
-        sleep 0.1
-    done
-    [ "$pid_after" != "$pid_before" ] && [ "$pid_after" != 0 ] || fail "the daemon was not restarted"
+    pid_after=$(wait_daemon_restart "$pid_before") || fail "the daemon was not restarted"
     local left; left=$(H pgrep -a 'initdb|postgres' | grep -v -- '-D /var/lib/postgresql/data' | grep -v 'postgres: ')
     expect_eq "$left" "" "initdb or its postgres left running after the daemon died" || return 1
     expect_eq "$(H ls -d /var/lib/pgnspawn/.spare-15 2>/dev/null)" "" "a spare from the killed initdb" || return 1

@@ -1,12 +1,11 @@
-# Reboot of the test host (issue 3): data written before survives, and an instance
-# marked autostart comes back by itself once pgnspawnd is enabled. Named zz-* so it
-# runs after every other suite: the host it leaves behind has been rebooted (the rest
-# of run.sh then runs on it). Restores /etc/pgnspawn/pgnspawn.toml and the enablement,
-# and leaves every instance stopped.
+# Reboot of the test host: data written before survives, and an instance marked
+# autostart comes back by itself once pgnspawnd is enabled. Last in run.sh's
+# suite_order: the host it leaves behind has been rebooted (only the final tests, such
+# as the sanitizer pass's, run on it after). Restores /etc/pgnspawn/pgnspawn.toml and
+# the enablement, and leaves every instance stopped.
 
 reboot_conf=/etc/pgnspawn/pgnspawn.toml
 reboot_run_dir=${PGNSPAWN_TESTHOST_DIR:-/var/tmp/pgnspawn-testhost}
-psql_second() { H env 'PGPASSWORD=S3cond p@ss:w/rd%' psql -h 127.0.0.1 -p 5434 -U app -d appdb -XAtqc "$1" 2>&1; }
 
 t_reboot_prepare() {
     local out

@@ -1,11 +1,19 @@
-# pgnspawnctl for developers (issue 5): env, --json, wait, monitor, logs, start progress,
+# pgnspawnctl: list, address, health, env, --json, wait, monitor, logs, start progress,
 # completions, man pages and the autostart user unit. Sourced by run.sh; every test
 # leaves every instance stopped.
 #
-# The test host has no python3, so JSON is captured here and checked by python3 on the
-# outer machine (c5_json); fish is in neither, so its output is checked by shape.
+# The test host has no python3, groff, zsh or fish: JSON is captured here and checked by
+# python3 on the outer machine (c5_json), and the man pages and the zsh and fish files by
+# groff, zsh and fish there (tests/deps.sh installs them; a missing one fails the test).
 
 c5_stop_all() { call Stop s helloworld >/dev/null 2>&1; call Stop s second >/dev/null 2>&1; }
+
+# c5_need TOOL...: fails, naming them, unless the outer machine has every TOOL.
+c5_need() {
+    local tool missing=""
+    for tool in "$@"; do command -v "$tool" >/dev/null || missing+=" $tool"; done
+    [ -z "$missing" ] || fail "not installed on the outer machine:$missing (bash tests/deps.sh installs them)"
+}
 
 # c5_json 'PYTHON EXPRESSION over d' JSON: fails unless JSON parses and the assertion holds.
 c5_json() {
@@ -28,7 +36,25 @@ c5_wait_file() {
     fail "$file never matched /$regex/: [$(H cat "$file" 2>&1)]"
 }
 
-t_client5_files_installed() {
+t_client_basics() {
+    local out rc
+    call Start s helloworld >/dev/null || fail "Start failed"
+    out=$(H pgnspawnctl list) && expect_match "$out" "helloworld +running" || return 1
+    out=$(H pgnspawnctl address helloworld) && expect_eq "$out" "127.0.0.1 5433" || return 1
+    out=$(H pgnspawnctl health helloworld) && expect_match "$out" "^healthy" || return 1
+    out=$(H pgnspawnctl health second); rc=$?
+    expect_eq "$rc" 3 "health of a stopped instance" || return 1
+    out=$(H pgnspawnctl address nosuch 2>&1); rc=$?
+    expect_eq "$rc" 1 && expect_match "$out" '^pgnspawnctl: .*no instance named "nosuch"' || return 1
+    out=$(H pgnspawnctl frobnicate 2>&1); rc=$?
+    expect_eq "$rc" 2 "usage error" || return 1
+    # Unprivileged callers reach the daemon through the policy's allow-list.
+    out=$(H setpriv --reuid=nobody --regid=nogroup --clear-groups pgnspawnctl list)
+    call Stop s helloworld >/dev/null || fail "Stop failed"
+    expect_match "$out" "helloworld +running"
+}
+
+t_client_files_installed() {
     local f out
     for f in /usr/share/man/man1/pgnspawnctl.1 /usr/share/man/man8/pgnspawnd.8 /usr/share/man/man5/pgnspawn.toml.5 \
              /usr/share/bash-completion/completions/pgnspawnctl /usr/share/zsh/vendor-completions/_pgnspawnctl \
@@ -36,13 +62,13 @@ t_client5_files_installed() {
              /usr/lib/systemd/user/pgnspawn-autostart@.service; do
         H test -s "$f" || fail "$f is not installed" || return 1
     done
-    # The installed pages render without warnings (groff on the outer machine, if any).
-    if command -v groff >/dev/null; then
-        for f in man1/pgnspawnctl.1 man8/pgnspawnd.8 man5/pgnspawn.toml.5; do
-            out=$(H cat "/usr/share/man/$f" | groff -man -ww -z 2>&1)
-            expect_eq "$out" "" "groff warnings for $f" || return 1
-        done
-    fi
+    # The outer machine's tools check what the test host has no tools for.
+    c5_need groff zsh fish || return 1
+    # The installed pages render without warnings.
+    for f in man1/pgnspawnctl.1 man8/pgnspawnd.8 man5/pgnspawn.toml.5; do
+        out=$(H cat "/usr/share/man/$f" | groff -man -ww -z 2>&1)
+        expect_eq "$out" "" "groff warnings for $f" || return 1
+    done
     # bash completion, run for real: instance names come from the daemon.
     out=$(H bash -c 'source /usr/share/bash-completion/completions/pgnspawnctl
         COMP_WORDS=(pgnspawnctl status h); COMP_CWORD=2; _pgnspawnctl; echo "${COMPREPLY[*]}"
@@ -58,16 +84,12 @@ t_client5_files_installed() {
         done
     done
     expect_match "$(H head -n1 /usr/share/zsh/vendor-completions/_pgnspawnctl)" '^#compdef pgnspawnctl$' || return 1
-    # Syntax, where the outer machine has the shell (the test host has neither).
-    if command -v zsh >/dev/null; then
-        out=$(H cat /usr/share/zsh/vendor-completions/_pgnspawnctl | zsh -n 2>&1) || fail "zsh -n: $out" || return 1
-    fi
-    if command -v fish >/dev/null; then
-        out=$(H cat /usr/share/fish/vendor_completions.d/pgnspawnctl.fish | fish -n 2>&1) || fail "fish -n: $out" || return 1
-    fi
+    # Syntax, by the shells of the outer machine (the test host has neither).
+    out=$(H cat /usr/share/zsh/vendor-completions/_pgnspawnctl | zsh -n 2>&1) || fail "zsh -n: $out" || return 1
+    out=$(H cat /usr/share/fish/vendor_completions.d/pgnspawnctl.fish | fish -n 2>&1) || fail "fish -n: $out" || return 1
 }
 
-t_client5_env_sh() {
+t_client_env_sh() {
     local out
     call Start s helloworld >/dev/null || fail "Start helloworld failed" || return 1
     call Start s second >/dev/null || fail "Start second failed" || return 1
@@ -91,7 +113,7 @@ t_client5_env_sh() {
         expect_no_match "$out" 'export'
 }
 
-t_client5_env_fish() {
+t_client_env_fish() {
     local out line rc
     call Start s second >/dev/null || fail "Start second failed" || return 1
     out=$(H pgnspawnctl env second --shell fish); rc=$?
@@ -103,14 +125,13 @@ t_client5_env_fish() {
         expect_match "$line" "^set -gx (DATABASE_URL|PGHOST|PGPORT|PGUSER|PGDATABASE|PGPASSWORD) '([^'\\\\]|\\\\['\\\\])*';\$" || return 1
     done <<<"$out"
     expect_match "$out" "^set -gx PGPASSWORD 'S3cond p@ss:w/rd%';\$" || return 1
-    if command -v fish >/dev/null; then
-        expect_eq "$(printf '%s\n' "$out" | fish -c 'source; echo $PGUSER $PGPORT')" "app 5434" "fish" || return 1
-    fi
+    c5_need fish || return 1
+    expect_eq "$(printf '%s\n' "$out" | fish -c 'source; echo $PGUSER $PGPORT')" "app 5434" "fish" || return 1
     out=$(H pgnspawnctl env second --shell tcsh 2>&1); rc=$?
     expect_eq "$rc" 2 "unknown shell is a usage error"
 }
 
-t_client5_json() {
+t_client_json() {
     local out rc
     call Start s helloworld >/dev/null || fail "Start failed" || return 1
     out=$(H pgnspawnctl list --json) || fail "list --json failed" || return 1
@@ -138,7 +159,7 @@ t_client5_json() {
     call Stop s helloworld >/dev/null
 }
 
-t_client5_wait_started_by_other() {
+t_client_wait_started_by_other() {
     local pid a b rc
     c5_stop_all
     H rm -f /tmp/c5wait.rc /tmp/c5wait.out
@@ -165,7 +186,7 @@ t_client5_wait_started_by_other() {
     expect_eq "$rc" 0 "wait for a running instance"
 }
 
-t_client5_wait_timeout() {
+t_client_wait_timeout() {
     local out rc t0 t1
     c5_stop_all
     t0=$(now_ms); out=$(H pgnspawnctl wait helloworld --timeout 1500ms 2>&1); rc=$?; t1=$(now_ms)
@@ -179,7 +200,7 @@ t_client5_wait_timeout() {
     expect_eq "$(prop helloworld State)" 's "stopped"' && echo "timed out after $((t1 - t0)) ms"
 }
 
-t_client5_wait_failed() {
+t_client_wait_failed() {
     local conf=/var/lib/pgnspawn/second/data/postgresql.conf rc out
     c5_stop_all
     H test -e "$conf" || { call Start s second >/dev/null && call Stop s second >/dev/null; }
@@ -200,7 +221,7 @@ t_client5_wait_failed() {
     call Stop s second >/dev/null
 }
 
-t_client5_monitor() {
+t_client_monitor() {
     local text json
     c5_stop_all
     H rm -f /tmp/c5mon.txt /tmp/c5mon.json
@@ -226,7 +247,7 @@ t_client5_monitor() {
         "[$(printf '%s\n' "$json" | paste -sd, -)]"
 }
 
-t_client5_start_progress() {
+t_client_start_progress() {
     local out rc
     c5_stop_all
     H sh -c 'command -v script' >/dev/null || fail "no script(1) in the test host to give the client a terminal" || return 1
@@ -256,7 +277,7 @@ t_client5_start_progress() {
         echo "$shown"
 }
 
-t_client5_logs() {
+t_client_logs() {
     local out rc
     c5_stop_all
     call Start s helloworld >/dev/null && call Stop s helloworld >/dev/null || fail "start/stop failed" || return 1
@@ -272,7 +293,26 @@ t_client5_logs() {
     done
 }
 
-t_client5_autostart_unit() {
+# The daemon's own lines about an instance are among PostgreSQL's in pgnspawnctl logs
+# (journalctl -u pgnspawn-NAME.service): they carry OBJECT_SYSTEMD_UNIT=, which
+# journalctl matches for a root sender, not UNIT=, which it matches only from PID 1.
+t_client_logs_show_the_daemons_lines() {
+    local out
+    c5_stop_all
+    call Start s helloworld >/dev/null && call Stop s helloworld >/dev/null || fail "start/stop failed" || return 1
+    out=$(H pgnspawnctl logs helloworld -n 400 2>&1) || fail "logs failed: $out" || return 1
+    expect_match "$out" 'Starting instance helloworld\.' && expect_match "$out" 'Instance helloworld is now running' &&
+        expect_match "$out" 'Stopping instance helloworld\.' || return 1
+    # ...beside PostgreSQL's own, and in order: the daemon starts it, PostgreSQL is ready.
+    expect_match "$out" 'database system is ready to accept connections' || return 1
+    local order; order=$(printf '%s\n' "$out" | grep -E 'Starting instance helloworld\.|ready to accept connections|Stopping instance helloworld\.' | tail -n 3 |
+        sed -E 's/.*(Starting instance|ready to accept|Stopping instance).*/\1/' | paste -sd'|' -)
+    expect_eq "$order" "Starting instance|ready to accept|Stopping instance" "order of the last start and stop" || return 1
+    # Another instance's lines are not there.
+    expect_no_match "$out" 'instance second'
+}
+
+t_client_autostart_unit() {
     local rc
     c5_autostart_unit; rc=$?
     H loginctl disable-linger c5dev >/dev/null 2>&1
@@ -304,5 +344,6 @@ c5_autostart_unit() {
     expect_eq "$(prop helloworld State)" 's "running"' "after logout"
 }
 
-suite_tests+=(client5_files_installed client5_env_sh client5_env_fish client5_json client5_wait_started_by_other
-    client5_wait_timeout client5_wait_failed client5_monitor client5_start_progress client5_logs client5_autostart_unit)
+suite_tests+=(client_basics client_files_installed client_env_sh client_env_fish client_json client_wait_started_by_other
+    client_wait_timeout client_wait_failed client_monitor client_start_progress client_logs
+    client_logs_show_the_daemons_lines client_autostart_unit)
