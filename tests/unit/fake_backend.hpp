@@ -1,5 +1,5 @@
-// A Backend whose operations complete when the test says so, for the lifecycle tests
-// (instance_test.cpp) and the manager's (manager_test.cpp).
+// A Backend whose operations complete when the test says so, and an instance's settings,
+// for the lifecycle tests (instance_test.cpp) and the manager's (manager_test.cpp).
 #pragma once
 
 #include "core/backend.hpp"
@@ -15,6 +15,21 @@
 #include <vector>
 
 namespace pgnspawn {
+
+/// A host-image instance as the parser would make it of name, port and autostart.
+inline InstanceConfig instance_config(const std::string& name, uint16_t port, bool autostart = false) {
+    InstanceConfig c;
+    c.name = name;
+    c.port = port;
+    c.database = name;
+    c.user = name;
+    c.password = "secret-" + name;
+    c.postgresql_version = "15";
+    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
+    c.state_directory = "/var/lib/pgnspawn/" + name;
+    c.autostart = autostart;
+    return c;
+}
 
 class FakeBackend : public Backend {
 public:

@@ -53,18 +53,7 @@ TEST(StateTransition, StateNames) {
     EXPECT_EQ(to_string(State::Failed), "failed");
 }
 
-InstanceConfig db_config() {
-    InstanceConfig c;
-    c.name = "db";
-    c.port = 5433;
-    c.database = "db";
-    c.user = "db";
-    c.password = "secret";
-    c.postgresql_version = "15";
-    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
-    c.state_directory = "/var/lib/pgnspawn/db";
-    return c;
-}
+InstanceConfig db_config() { return instance_config("db", 5433); }
 
 class InstanceTest : public ::testing::Test, private Instance::Observer {
 protected:

@@ -53,17 +53,7 @@ public:
 };
 
 InstanceConfig instance(const std::string& name, uint16_t port, bool autostart = false) {
-    InstanceConfig c;
-    c.name = name;
-    c.port = port;
-    c.database = name;
-    c.user = name;
-    c.password = "secret-" + name;
-    c.postgresql_version = "15";
-    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
-    c.state_directory = "/var/lib/pgnspawn/" + name;
-    c.autostart = autostart;
-    return c;
+    return instance_config(name, port, autostart);
 }
 
 Config config_of(std::vector<InstanceConfig> instances) {
