@@ -95,7 +95,7 @@ t_bad_config_reload_fixes_it() {
     H systemctl reload pgnspawnd || fail "systemctl reload failed"
     badconfig_wait_answer ListInstances \
         '^Error org.pgnspawn1.Error.BadConfiguration: /etc/pgnspawn/pgnspawn.toml:1:[0-9]+: ' || return 1
-    H sh -c 'timeout 20 dbus-monitor --system "type=signal,sender=org.pgnspawn1,interface=org.pgnspawn1.Manager" > /tmp/badconfig-signals.txt 2>&1 & echo $! > /tmp/badconfig-monitor.pid'
+    H sh -c 'timeout 60 dbus-monitor --system "type=signal,sender=org.pgnspawn1" > /tmp/badconfig-signals.txt 2>&1 & echo $! > /tmp/badconfig-monitor.pid'
     sleep 0.5
     H cp -p "$badconfig_conf.badconfig-orig" "$badconfig_conf" || fail "restoring the good file failed"
     H systemctl reload pgnspawnd || fail "systemctl reload failed"
@@ -109,7 +109,15 @@ t_bad_config_reload_fixes_it() {
     expect_eq "$(H systemctl show pgnspawnd -p MainPID --value)" "$pid" "pgnspawnd must not restart" || return 1
     H sh -c 'kill $(cat /tmp/badconfig-monitor.pid)' 2>/dev/null
     out=$(H cat /tmp/badconfig-signals.txt)
-    expect_match "$out" 'member=InstanceAdded' && expect_match "$out" 'string "second"'
+    expect_match "$out" 'member=InstanceAdded' && expect_match "$out" 'string "second"' || return 1
+    # StateChanged is for state changes only; the phases of the start come as
+    # PropertiesChanged of the instance alone.
+    local states changes
+    states=$(printf '%s\n' "$out" | awk '/member=StateChanged/ { getline n; getline s
+        if (n ~ /"helloworld"/) { sub(/^ *string "/, "", s); sub(/"$/, "", s); printf "%s ", s } }')
+    expect_eq "$states" "starting running stopping stopped " "StateChanged of helloworld" || return 1
+    changes=$(printf '%s\n' "$out" | grep -c 'path=/org/pgnspawn1/instance/helloworld; interface=org.freedesktop.DBus.Properties; member=PropertiesChanged')
+    [ "$changes" -gt 4 ] || fail "no PropertiesChanged for the phases of the start ($changes in all): [$out]"
 }
 
 # Always runs: the original file back, served by a daemon that started on it.
