@@ -76,6 +76,10 @@ t_bad_config_answers_at_once() {
     expect_match "$(dsend Start string:a/b)" '^Error org.freedesktop.DBus.Error.InvalidArgs' || return 1
     out=$(H pgnspawnctl list 2>&1); rc=$?
     expect_eq "$rc" 1 "pgnspawnctl list's exit status" && expect_match "$out" "$badconfig_message" || return 1
+    # On a terminal, start lists the instances first (to show progress): the same message.
+    out=$(H script -qec "pgnspawnctl start helloworld" /dev/null 2>&1); rc=$?
+    expect_eq "$rc" 1 "pgnspawnctl start's exit status on a terminal" && expect_match "$out" "$badconfig_message" ||
+        return 1
     expect_eq "$(H systemctl is-active pgnspawnd)" active "pgnspawnd on a bad file" || return 1
     expect_eq "$(H systemctl show pgnspawnd -p NRestarts --value)" 0 "restarts of pgnspawnd" || return 1
     journal=$(H journalctl -u pgnspawnd -o cat --no-pager -n 20)
