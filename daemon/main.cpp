@@ -21,7 +21,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +89,7 @@ void reload_configuration(pgnspawn::Manager& manager, const std::string& file, c
         next = load_config(file, env);
     } catch (const ConfigError& e) {
         log_error(fmt::format("Failed to reload the configuration, keeping the old one: {}", e.what()));
+        manager.reload_failed(e.what());
         sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1; the last reload failed (see the journal)");
         return;
     }
@@ -100,6 +100,8 @@ void reload_configuration(pgnspawn::Manager& manager, const std::string& file, c
         message += fmt::format(" Removed once they stop: {}.", names_or_none(s.removal_pending));
     if (!s.change_pending.empty())
         message += fmt::format(" Changed once they stop: {}.", names_or_none(s.change_pending));
+    if (!s.autostarted.empty())
+        message += fmt::format(" Autostarting {}.", names_or_none(s.autostarted));
     log_info(message);
     sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1");
 }
@@ -115,14 +117,20 @@ int main(int argc, char** argv) {
 
     const ConfigEnvironment env{PGNSPAWN_STATE_DIR, PGNSPAWN_POSTGRESQL_LIBDIR};
     Config config;
+    // A bad file at start-up: the daemon still comes up, so that every caller is told
+    // what is wrong at once (BadConfiguration) instead of waiting for D-Bus activation
+    // to time out while systemd restarts a daemon that refuses to start.
+    std::string problem;
     try {
         config = load_config(options->config, env);
     } catch (const ConfigError& e) {
-        if (options->check_config)
+        if (options->check_config) {
             std::fprintf(stderr, "%s\n", e.what());
-        else
-            log_error(fmt::format("Refusing to start with a bad configuration: {}", e.what()));
-        return 1;
+            return 1;
+        }
+        problem = e.what();
+        config.source = options->config;
+        log_error(fmt::format("Bad configuration, serving no instances until it is fixed and reloaded: {}", problem));
     }
     if (options->check_config) {
         std::printf("%s: OK, %zu instance(s)", options->config.c_str(), config.instances.size());
@@ -155,9 +163,11 @@ int main(int argc, char** argv) {
         HostBackend host_backend(loop, systemd);
         BootBackend boot_backend(loop, systemd);
         BackendByImage backend(host_backend, boot_backend);
-        auto defer = [&loop](std::function<void()> f) { loop.post(std::move(f)); };
-        Manager manager(std::move(config), backend, defer);
-        PolkitAuthorizer authorizer(*bus);
+        Manager manager(std::move(config), backend, loop);
+        if (!problem.empty())
+            manager.set_configuration_problem(problem);
+        BusAuthority authority(*bus);
+        PolkitAuthorizer authorizer(authority);
         ManagerObject face(*bus, manager, authorizer);
         manager.adopt_running();
 
@@ -173,7 +183,9 @@ int main(int argc, char** argv) {
         bus->requestName(kBusName);
         log_info(fmt::format("pgnspawnd {} serving {} with {} instance(s).", PGNSPAWN_VERSION, kBusName,
                              manager.instances().size()));
-        sd_notify(0, "READY=1\nSTATUS=Serving org.pgnspawn1");
+        sd_notify(0, problem.empty() ? "READY=1\nSTATUS=Serving org.pgnspawn1"
+                                     : "READY=1\nSTATUS=Serving org.pgnspawn1 with no instances: the configuration "
+                                       "is bad (see the journal)");
         // Autostart after re-adoption, so a running container is never started twice.
         if (auto started = manager.start_autostart_instances(); !started.empty())
             log_info(fmt::format("Autostarting {}.", names_or_none(started)));

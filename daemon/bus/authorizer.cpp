@@ -34,30 +34,23 @@ Caller current_caller(const sdbus::IObject& object) {
     return c;
 }
 
-PolkitAuthorizer::PolkitAuthorizer(sdbus::IConnection& bus)
+BusAuthority::BusAuthority(sdbus::IConnection& bus)
     : dbus_(sdbus::createProxy(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus")),
       polkit_(sdbus::createProxy(bus, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority")) {
     dbus_->finishRegistration();
     polkit_->finishRegistration();
 }
 
-void PolkitAuthorizer::check(const Caller& caller, const std::string& action, Done done) {
-    if (caller.bus_name.empty())
-        return done("the caller could not be identified");
-    // Root is always allowed, without asking polkit (as systemd does).
+void BusAuthority::unix_user(const std::string& bus_name,
+                             std::function<void(const std::string& error, uint32_t uid)> done) {
     dbus_->callMethodAsync("GetConnectionUnixUser")
         .onInterface("org.freedesktop.DBus")
-        .withArguments(caller.bus_name)
-        .uponReplyInvoke([this, caller, action, done](const sdbus::Error* e, uint32_t uid) {
-            if (e)
-                return done(fmt::format("the caller could not be identified: {}", e->getMessage()));
-            if (uid == 0)
-                return done("");
-            ask_polkit(caller, action, done);
-        });
+        .withArguments(bus_name)
+        .uponReplyInvoke([done](const sdbus::Error* e, uint32_t uid) { done(e ? e->getMessage() : "", uid); });
 }
 
-void PolkitAuthorizer::ask_polkit(const Caller& caller, const std::string& action, Done done) {
+void BusAuthority::check_authorization(const Caller& caller, const std::string& action,
+                                       std::function<void(const Verdict&)> done) {
     using Subject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
     Subject subject{"system-bus-name", {{"name", sdbus::Variant(caller.bus_name)}}};
     const uint32_t flags = caller.interactive_allowed ? kAllowUserInteraction : 0;
@@ -65,20 +58,34 @@ void PolkitAuthorizer::ask_polkit(const Caller& caller, const std::string& actio
         .onInterface("org.freedesktop.PolicyKit1.Authority")
         .withTimeout(caller.interactive_allowed ? kInteractiveTimeoutUsec : kTimeoutUsec)
         .withArguments(subject, action, std::map<std::string, std::string>{}, flags, std::string())
-        .uponReplyInvoke([action, done](const sdbus::Error* e,
-                                        sdbus::Struct<bool, bool, std::map<std::string, std::string>> result) {
-            if (e) {
-                log_warning(fmt::format("Failed to check authorization for {}: {}", action, e->getMessage()));
-                return done(
-                    fmt::format("the authorization for {} could not be checked ({}); only root may do this "
-                                "now",
-                                action, e->getMessage()));
+        .uponReplyInvoke(
+            [done](const sdbus::Error* e, sdbus::Struct<bool, bool, std::map<std::string, std::string>> result) {
+                Verdict v;
+                if (e)
+                    v.error = e->getMessage();
+                else
+                    v = {"", std::get<0>(result), std::get<1>(result)};
+                done(v);
+            });
+}
+
+void PolkitAuthorizer::check(const Caller& caller, const std::string& action, Done done) {
+    if (caller.bus_name.empty())
+        return done("the caller could not be identified");
+    authority_.unix_user(caller.bus_name, [this, caller, action, done](const std::string& error, uint32_t uid) {
+        if (!error.empty())
+            return done(fmt::format("the caller could not be identified: {}", error));
+        if (uid == 0)
+            return done("");
+        authority_.check_authorization(caller, action, [action, done](const Authority::Verdict& v) {
+            if (!v.error.empty()) {
+                log_warning(fmt::format("Failed to check authorization for {}: {}", action, v.error));
+                return done(fmt::format("the authorization for {} could not be checked ({}); only root may do this now",
+                                        action, v.error));
             }
-            const bool authorized = std::get<0>(result);
-            const bool challenge = std::get<1>(result);
-            if (authorized)
+            if (v.authorized)
                 return done("");
-            if (challenge)
+            if (v.challenge)
                 return done(
                     fmt::format("{} requires authentication; run the command from a session with a polkit "
                                 "agent, or ask the administrator to add you to the group \"pgnspawn\"",
@@ -88,6 +95,7 @@ void PolkitAuthorizer::ask_polkit(const Caller& caller, const std::string& actio
                             "\"pgnspawn\"",
                             action));
         });
+    });
 }
 
 }  // namespace pgnspawn

@@ -4,6 +4,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,16 +32,49 @@ public:
     virtual void check(const Caller& caller, const std::string& action, Done done) = 0;
 };
 
+/// What the authorizer asks of the world: whose a bus name is, and polkit's answer.
+/// BusAuthority asks over D-Bus; tests answer by hand.
+class Authority {
+public:
+    /// error is empty when polkit answered; `authorized` and `challenge` are its answer.
+    struct Verdict {
+        std::string error;
+        bool authorized = false;
+        bool challenge = false;  ///< authorized only after the user authenticates
+    };
+    virtual ~Authority() = default;
+    /// The uid of the connection bus_name (org.freedesktop.DBus.GetConnectionUnixUser);
+    /// error is empty unless that failed.
+    virtual void unix_user(const std::string& bus_name,
+                           std::function<void(const std::string& error, uint32_t uid)> done) = 0;
+    /// polkit's CheckAuthorization for action, the caller's bus name as the subject.
+    virtual void check_authorization(const Caller& caller, const std::string& action,
+                                     std::function<void(const Verdict&)> done) = 0;
+};
+
+class BusAuthority final : public Authority {
+public:
+    explicit BusAuthority(sdbus::IConnection& bus);
+    void unix_user(const std::string& bus_name,
+                   std::function<void(const std::string& error, uint32_t uid)> done) override;
+    void check_authorization(const Caller& caller, const std::string& action,
+                             std::function<void(const Verdict&)> done) override;
+
+private:
+    std::unique_ptr<sdbus::IProxy> dbus_;
+    std::unique_ptr<sdbus::IProxy> polkit_;
+};
+
+/// The decisions: root is always allowed, without asking polkit (as systemd does); an
+/// unidentified caller never; everyone else as polkit answers, with a sentence saying
+/// what to do when it says no or cannot be asked.
 class PolkitAuthorizer final : public Authorizer {
 public:
-    explicit PolkitAuthorizer(sdbus::IConnection& bus);
+    explicit PolkitAuthorizer(Authority& authority) : authority_(authority) {}
     void check(const Caller& caller, const std::string& action, Done done) override;
 
 private:
-    void ask_polkit(const Caller& caller, const std::string& action, Done done);
-
-    std::unique_ptr<sdbus::IProxy> dbus_;
-    std::unique_ptr<sdbus::IProxy> polkit_;
+    Authority& authority_;
 };
 
 }  // namespace pgnspawn

@@ -36,6 +36,17 @@ void at_boundary_async(Result& result, F&& body) {
     }
 }
 
+/// Answers a Start or Stop once its operation is over: nothing, or `failure` naming what failed.
+Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const char* failure, const char* verb,
+                                const std::string& name) {
+    return [reply, failure, verb, name](const std::string& error) {
+        if (error.empty())
+            reply->returnResults();
+        else
+            reply->returnError(sdbus::Error(failure, fmt::format("Failed to {} instance {}: {}", verb, name, error)));
+    };
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -47,12 +58,11 @@ InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance
 
 InstanceObject::~InstanceObject() { unregisterAdaptor(); }
 
-void InstanceObject::state_changed(bool phase_only) {
-    if (phase_only)
-        getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"Phase"});
-    else
-        getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError", "Phase"});
+void InstanceObject::state_changed() {
+    getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"State", "LastError", "Phase"});
 }
+
+void InstanceObject::phase_changed() { getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"Phase"}); }
 
 void InstanceObject::rebind(const Instance& instance) {
     instance_ = &instance;
@@ -104,45 +114,39 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 }
 
 void ManagerObject::state_changed(const Instance& instance) {
-    // The listener also runs when only the phase of a start moved on: StateChanged is for
-    // real state changes only.
-    auto& last = announced_states_[instance.name()];
-    const bool phase_only = last == instance.state();
-    last = instance.state();
     if (auto it = objects_.find(instance.name()); it != objects_.end())
-        it->second->state_changed(phase_only);
-    if (!phase_only)
-        emitStateChanged(instance.name(), std::string(to_string(instance.state())));
+        it->second->state_changed();
+    emitStateChanged(instance.name(), std::string(to_string(instance.state())));
+}
+
+void ManagerObject::phase_changed(const Instance& instance) {
+    // Phase is a property of the instance only: StateChanged is for state changes.
+    if (auto it = objects_.find(instance.name()); it != objects_.end())
+        it->second->phase_changed();
 }
 
 void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
-    lifecycle(std::move(result), name, &Instance::start, error_name::StartFailed, "start");
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    at_boundary_async(*reply, [&] {
+        // A bad name, or one removed from the configuration, is refused before polkit is asked.
+        const std::string checked = manager_.lookup_startable(name).name();
+        authorized(action::Manage, *reply, [this, reply, checked] {
+            // Looked up again: a reload may have removed or replaced the instance meanwhile.
+            Instance& instance = manager_.lookup_startable(checked);
+            instance.start(answer_when_done(reply, error_name::StartFailed, "start", checked));
+        });
+    });
 }
 
 void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
-    lifecycle(std::move(result), name, &Instance::stop, error_name::StopFailed, "stop");
-}
-
-void ManagerObject::lifecycle(sdbus::Result<>&& result, const std::string& name,
-                              void (Instance::*operation)(Instance::Done), const char* failure, const char* verb) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    // An instance removed from the configuration may still be stopped, never started.
-    auto find = [this, operation](const std::string& n) -> Instance& {
-        return operation == &Instance::start ? manager_.lookup_startable(n) : manager_.lookup(n);
-    };
     at_boundary_async(*reply, [&] {
-        // Checked before asking polkit: a bad name is refused at once.
-        const std::string checked = find(name).name();
-        authorized(action::Manage, *reply, [reply, checked, operation, failure, verb, find] {
+        // A bad name is refused before polkit is asked; a removed instance may still be stopped.
+        const std::string checked = manager_.lookup(name).name();
+        authorized(action::Manage, *reply, [this, reply, checked] {
             // Looked up again: a reload may have removed or replaced the instance meanwhile.
-            Instance& instance = find(checked);
-            (instance.*operation)([reply, failure, verb, checked](const std::string& error) {
-                if (error.empty())
-                    reply->returnResults();
-                else
-                    reply->returnError(
-                        sdbus::Error(failure, fmt::format("Failed to {} instance {}: {}", verb, checked, error)));
-            });
+            Instance& instance = manager_.lookup(checked);
+            instance.stop(answer_when_done(reply, error_name::StopFailed, "stop", checked));
         });
     });
 }
@@ -184,6 +188,8 @@ void ManagerObject::HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& res
 
 std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ManagerObject::ListInstances() {
     return at_boundary([&] {
+        // An empty list would say "nothing is configured"; the caller must learn why instead.
+        manager_.require_configuration();
         std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> out;
         for (const auto& i : manager_.instances())
             out.emplace_back(i->name(), std::string(to_string(i->state())),

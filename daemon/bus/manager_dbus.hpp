@@ -23,9 +23,10 @@ public:
     InstanceObject(sdbus::IConnection& bus, const Instance& instance);
     ~InstanceObject();
 
-    /// Emits PropertiesChanged for everything that changes with the state (or, when only
-    /// the phase of a start moved on, for Phase alone).
-    void state_changed(bool phase_only = false);
+    /// Emits PropertiesChanged for everything that changes with the state.
+    void state_changed();
+    /// Emits PropertiesChanged for Phase alone: a start moved on, its state did not.
+    void phase_changed();
     /// A reload replaced the instance (same name, new settings): serve that one now and
     /// emit PropertiesChanged for everything the settings decide.
     void rebind(const Instance& instance);
@@ -59,9 +60,6 @@ private:
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
     void GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) override;
 
-    /// Start and Stop: look up, run the operation, answer when it is over.
-    void lifecycle(sdbus::Result<>&& result, const std::string& name, void (Instance::*operation)(Instance::Done),
-                   const char* failure, const char* verb);
     /// Runs then() if polkit (or being root) allows action to the caller of the message
     /// being handled now; otherwise answers AccessDenied.
     template <typename Reply, typename Then>
@@ -73,12 +71,12 @@ private:
     void instance_removed(const Instance& instance) override;
     void instance_replaced(const Instance& old, const Instance& fresh) override;
     void state_changed(const Instance& instance) override;
+    void phase_changed(const Instance& instance) override;
 
     sdbus::IConnection& bus_;
     Manager& manager_;
     Authorizer& authorizer_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
-    std::map<std::string, State> announced_states_;                   ///< last StateChanged sent, by instance name
 };
 
 }  // namespace pgnspawn

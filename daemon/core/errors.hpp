@@ -12,6 +12,8 @@ inline constexpr const char* NoSuchInstance = "org.pgnspawn1.Error.NoSuchInstanc
 inline constexpr const char* NotRunning = "org.pgnspawn1.Error.NotRunning";
 inline constexpr const char* StartFailed = "org.pgnspawn1.Error.StartFailed";
 inline constexpr const char* StopFailed = "org.pgnspawn1.Error.StopFailed";
+/// The daemon started on a bad configuration file; the message is the parser's.
+inline constexpr const char* BadConfiguration = "org.pgnspawn1.Error.BadConfiguration";
 inline constexpr const char* InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 inline constexpr const char* Failed = "org.freedesktop.DBus.Error.Failed";

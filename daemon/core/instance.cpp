@@ -16,16 +16,16 @@ void Instance::set_state(State next) {
     log_info(fmt::format("Instance {} is now {} (was {}).", config_.name, to_string(next), to_string(state_)),
              config_.name, unit_name(config_.name));
     state_ = next;
-    if (listener_)
-        listener_(*this);
+    if (observer_)
+        observer_->state_changed(*this);
 }
 
 void Instance::set_phase(const char* phase) {
     if (phase_ == phase)
         return;
     phase_ = phase;
-    if (listener_)
-        listener_(*this);
+    if (observer_)
+        observer_->phase_changed(*this);
 }
 
 void Instance::start(Done done) { request(Kind::Start, std::move(done)); }

@@ -21,14 +21,22 @@ namespace pgnspawn {
 class Instance {
 public:
     using Done = Backend::Done;
-    using Listener = std::function<void(const Instance&)>;
+
+    /// Told what changed, after it changed (the Manager passes it on to the D-Bus face).
+    class Observer {
+    public:
+        virtual ~Observer() = default;
+        /// The state moved (the phase and last error may have moved with it).
+        virtual void state_changed(const Instance& instance) = 0;
+        /// Only the phase of a start moved on; the state did not change.
+        virtual void phase_changed(const Instance& instance) = 0;
+    };
 
     Instance(InstanceConfig config, Backend& backend);
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
 
-    /// Called after every state change (the D-Bus face emits signals from here).
-    void set_listener(Listener listener) { listener_ = std::move(listener); }
+    void set_observer(Observer* observer) { observer_ = observer; }
 
     void start(Done done);
     void stop(Done done);
@@ -65,7 +73,7 @@ private:
 
     InstanceConfig config_;
     Backend& backend_;
-    Listener listener_;
+    Observer* observer_ = nullptr;
     State state_ = State::Stopped;
     std::string last_error_;
     std::string phase_;

@@ -7,20 +7,30 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace pgnspawn {
 
-Manager::Manager(Config config, Backend& backend, Defer defer)
-    : config_(std::move(config)), backend_(backend), defer_(std::move(defer)) {
+Manager::Manager(Config config, Backend& backend, EventLoop& loop)
+    : config_(std::move(config)), backend_(backend), loop_(loop) {
     for (const auto& c : config_.instances)
         add(c);
 }
 
-Manager::~Manager() { *alive_ = false; }
+void Manager::set_configuration_problem(std::string problem) {
+    if (!instances_.empty())
+        throw std::logic_error("a configuration problem is for a daemon that started with no configuration");
+    problem_ = std::move(problem);
+}
+
+void Manager::require_configuration() const {
+    if (!problem_.empty())
+        throw DomainError(error_name::BadConfiguration, problem_);
+}
 
 Instance& Manager::add(const InstanceConfig& config) {
     auto instance = std::make_unique<Instance>(config, backend_);
-    instance->set_listener([this](const Instance& i) { on_state_changed(i); });
+    instance->set_observer(this);
     instances_.push_back(std::move(instance));
     return *instances_.back();
 }
@@ -35,6 +45,7 @@ Instance* Manager::find(std::string_view name) const {
 Instance& Manager::lookup(std::string_view name) {
     if (auto problem = instance_name_problem(name))
         throw DomainError(error_name::InvalidArgs, *problem);
+    require_configuration();
     if (Instance* i = find(name))
         return *i;
     throw DomainError(error_name::NoSuchInstance, fmt::format("no instance named {} is configured in {}",
@@ -97,6 +108,8 @@ bool Manager::at_rest(const Instance& instance) {
 
 Manager::ReloadSummary Manager::reload(Config next) {
     ReloadSummary summary;
+    const bool after_bad_start = !problem_.empty();
+    problem_.clear();
     for (const auto& c : next.instances) {
         Instance* existing = find(c.name);
         if (!existing) {
@@ -142,10 +155,25 @@ Manager::ReloadSummary Manager::reload(Config next) {
         return rank(*a) < rank(*b);
     });
     config_ = std::move(next);
+    if (after_bad_start) {
+        // What start-up did not do: containers may have kept running through it.
+        adopt_running();
+        summary.autostarted = start_autostart_instances();
+    }
     return summary;
 }
 
-void Manager::on_state_changed(const Instance& instance) {
+void Manager::reload_failed(const std::string& problem) {
+    if (!problem_.empty())
+        problem_ = problem;
+}
+
+void Manager::phase_changed(const Instance& instance) {
+    if (observer_)
+        observer_->phase_changed(instance);
+}
+
+void Manager::state_changed(const Instance& instance) {
     if (observer_)
         observer_->state_changed(instance);
     const bool pending = removals_.count(instance.name()) || changes_.count(instance.name());
@@ -153,12 +181,12 @@ void Manager::on_state_changed(const Instance& instance) {
         return;
     // Not now: the instance is still inside its own operation's callback.
     settle_scheduled_ = true;
-    defer_([this, alive = std::weak_ptr<bool>(alive_)] {
-        if (auto a = alive.lock(); a && *a) {
+    loop_.post(
+        [this] {
             settle_scheduled_ = false;
             settle();
-        }
-    });
+        },
+        lifetime_.token());
 }
 
 void Manager::settle() {
@@ -203,7 +231,7 @@ void Manager::replace(const std::string& name, const InstanceConfig& config) {
         return;
     std::unique_ptr<Instance> old = std::move(*it);
     *it = std::make_unique<Instance>(config, backend_);
-    (*it)->set_listener([this](const Instance& i) { on_state_changed(i); });
+    (*it)->set_observer(this);
     if (observer_)
         observer_->instance_replaced(*old, **it);
 }

@@ -9,14 +9,17 @@
 // with no container left: only then does nothing refer to the Instance any more (the
 // backend calls back into it while it starts, stops or runs), so only then is it
 // destroyed or replaced — and never from inside one of its own callbacks, but from a
-// deferred call on the event loop.
+// call posted to the event loop.
+//
+// A bad file at start-up leaves the daemon up with no instances, answering every lookup
+// with BadConfiguration and the parser's message, until a reload brings a good file.
 #pragma once
 
 #include "core/backend.hpp"
 #include "core/config.hpp"
 #include "core/instance.hpp"
+#include "platform/event_loop.hpp"
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,24 +29,20 @@
 
 namespace pgnspawn {
 
-class Manager {
+class Manager : private Instance::Observer {
 public:
-    /// What the D-Bus face needs to hear. Calls come from the event loop, never while an
+    /// What the D-Bus face needs to hear: what Instance::Observer hears of every instance,
+    /// and the instances coming and going. Calls come from the event loop, never while an
     /// Instance is in the middle of one of its own operations.
-    class Observer {
+    class Observer : public Instance::Observer {
     public:
-        virtual ~Observer() = default;
         virtual void instance_added(const Instance& instance) = 0;
         /// `instance` is destroyed right after this returns.
         virtual void instance_removed(const Instance& instance) = 0;
         /// `fresh`, with new settings, takes the place of `old` (same name), which is
         /// destroyed right after this returns.
         virtual void instance_replaced(const Instance& old, const Instance& fresh) = 0;
-        virtual void state_changed(const Instance& instance) = 0;
     };
-
-    /// Runs a function later, on the event loop, once the current callback has returned.
-    using Defer = std::function<void(std::function<void()>)>;
 
     /// Names of the instances a reload touched, in configuration order.
     struct ReloadSummary {
@@ -52,17 +51,28 @@ public:
         std::vector<std::string> changed;          ///< new settings applied already
         std::vector<std::string> removal_pending;  ///< still busy or running: removed once at rest
         std::vector<std::string> change_pending;   ///< still busy or running: new settings once at rest
+        std::vector<std::string> autostarted;      ///< the first good file after a bad start
     };
 
-    Manager(Config config, Backend& backend, Defer defer);
-    ~Manager();
+    /// Work that must wait until the current callback has returned goes to `loop`'s queue.
+    Manager(Config config, Backend& backend, EventLoop& loop);
     Manager(const Manager&) = delete;
     Manager& operator=(const Manager&) = delete;
 
     void set_observer(Observer* observer) { observer_ = observer; }
 
-    /// Throws DomainError: InvalidArgs for a malformed name, NoSuchInstance for an unknown one.
-    /// Finds instances that a reload removed but that are still running, so they can be stopped.
+    /// The daemon started on a bad file (`config` was empty): until a reload brings a good
+    /// one, every lookup and list answers BadConfiguration with `problem`, the parser's
+    /// "FILE:LINE:COLUMN: what is wrong".
+    void set_configuration_problem(std::string problem);
+    /// Empty, or why the daemon serves no configuration.
+    const std::string& configuration_problem() const { return problem_; }
+    /// Throws DomainError BadConfiguration if there is a configuration problem.
+    void require_configuration() const;
+
+    /// Throws DomainError: InvalidArgs for a malformed name, BadConfiguration while the
+    /// file is bad, NoSuchInstance for an unknown name. Finds instances that a reload
+    /// removed but that are still running, so they can be stopped.
     Instance& lookup(std::string_view name);
     /// Like lookup(), but an instance removed from the configuration is NoSuchInstance:
     /// it must not be started again; and an instance whose port is still held by another
@@ -78,29 +88,37 @@ public:
     /// failures are logged. Returns the names it started.
     std::vector<std::string> start_autostart_instances();
 
-    /// Applies a new configuration (see the top of this file).
+    /// Applies a new configuration (see the top of this file). The first good file after
+    /// a bad start also does what start-up would have: adopts running containers and
+    /// starts the autostart instances.
     ReloadSummary reload(Config next);
+    /// A reload was refused for `problem`. A daemon serving a good configuration keeps it;
+    /// one that started on a bad file now answers with this newer problem.
+    void reload_failed(const std::string& problem);
 
 private:
     Instance& add(const InstanceConfig& config);
     Instance* find(std::string_view name) const;
     bool at_rest(const Instance& instance);
-    void on_state_changed(const Instance& instance);
+    // Instance::Observer: passed on, and pending removals or changes settled.
+    void state_changed(const Instance& instance) override;
+    void phase_changed(const Instance& instance) override;
     /// Removes or reconfigures every pending instance that has come to rest.
     void settle();
     void remove(const std::string& name);
     void replace(const std::string& name, const InstanceConfig& config);
 
     Config config_;
+    std::string problem_;  ///< see set_configuration_problem()
     Backend& backend_;
-    Defer defer_;
+    EventLoop& loop_;
     Observer* observer_ = nullptr;
     std::vector<std::unique_ptr<Instance>> instances_;
     std::set<std::string> removals_;                 ///< dropped from the file, not yet at rest
     std::map<std::string, InstanceConfig> changes_;  ///< new settings waiting for rest
     bool settle_scheduled_ = false;
-    /// Cleared on destruction, so a deferred settle() that outlives the Manager does nothing.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    /// A settle() posted to the loop is skipped once the Manager is gone.
+    Lifetime lifetime_;
 };
 
 }  // namespace pgnspawn

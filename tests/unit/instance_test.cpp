@@ -1,8 +1,9 @@
 // The lifecycle: the legal-transition table, and Instance driven through a fake Backend
-// whose completions the tests hold and run by hand.
+// whose completions the tests hold and run by hand; what its observer is told.
 
 #include "core/instance.hpp"
 #include "core/state.hpp"
+#include "fake_backend.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 // --- is_legal_transition ---------------------------------------------------------------
 
@@ -51,89 +53,28 @@ TEST(StateTransition, StateNames) {
     EXPECT_EQ(to_string(State::Failed), "failed");
 }
 
-// --- a Backend whose operations complete when the test says so -------------------------
+InstanceConfig db_config() { return instance_config("db", 5433); }
 
-class FakeBackend : public Backend {
-public:
-    /// Every call, in order: "start", "stop", "health", "is_running", "watch", "unwatch".
-    std::vector<std::string> calls;
-    std::vector<Done> pending_starts;
-    std::vector<Done> pending_stops;
-    std::function<void(const std::string&)> on_exit;
-    bool running = false;
-    HealthResult health_result;
-
-    /// The progress callback of the last start, to report phases with.
-    Progress progress;
-    void start(const InstanceConfig& config, Done done, Progress p) override {
-        record("start", config);
-        progress = std::move(p);
-        pending_starts.push_back(std::move(done));
-    }
-    void stop(const InstanceConfig& config, Done done) override {
-        record("stop", config);
-        pending_stops.push_back(std::move(done));
-    }
-    void health(const InstanceConfig& config, std::function<void(HealthResult)> done) override {
-        record("health", config);
-        done(health_result);
-    }
-    bool is_running(const InstanceConfig& config) override {
-        record("is_running", config);
-        return running;
-    }
-    void watch(const InstanceConfig& config, std::function<void(const std::string& why)> exit) override {
-        record("watch", config);
-        on_exit = std::move(exit);
-    }
-    void unwatch(const InstanceConfig& config) override { record("unwatch", config); }
-
-    /// Completes the oldest outstanding start with `error` ("" is success).
-    void finish_start(const std::string& error) { finish(pending_starts, error); }
-    void finish_stop(const std::string& error) { finish(pending_stops, error); }
-
-    int count(const std::string& what) const { return static_cast<int>(std::count(calls.begin(), calls.end(), what)); }
-
-private:
-    void record(const char* what, const InstanceConfig& config) {
-        EXPECT_EQ(config.name, "db");
-        calls.emplace_back(what);
-    }
-    static void finish(std::vector<Done>& pending, const std::string& error) {
-        ASSERT_FALSE(pending.empty()) << "no operation to complete";
-        Done done = std::move(pending.front());
-        pending.erase(pending.begin());
-        done(error);
-    }
-};
-
-InstanceConfig db_config() {
-    InstanceConfig c;
-    c.name = "db";
-    c.port = 5433;
-    c.database = "db";
-    c.user = "db";
-    c.password = "secret";
-    c.postgresql_version = "15";
-    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
-    c.state_directory = "/var/lib/pgnspawn/db";
-    return c;
-}
-
-class InstanceTest : public ::testing::Test {
+class InstanceTest : public ::testing::Test, private Instance::Observer {
 protected:
     FakeBackend backend;
     Instance instance{db_config(), backend};
-    /// The state seen by the listener at each call.
+    /// The state at each state_changed().
     std::vector<State> states;
+    /// The phase at each phase_changed().
+    std::vector<std::string> phases;
     /// "label:error" for each completed waiter, in completion order.
     std::vector<std::string> results;
 
-    void SetUp() override {
-        instance.set_listener([this](const Instance& i) {
-            EXPECT_EQ(&i, &instance);
-            states.push_back(i.state());
-        });
+    void SetUp() override { instance.set_observer(this); }
+
+    void state_changed(const Instance& i) override {
+        EXPECT_EQ(&i, &instance);
+        states.push_back(i.state());
+    }
+    void phase_changed(const Instance& i) override {
+        EXPECT_EQ(&i, &instance);
+        phases.push_back(i.phase());
     }
 
     Instance::Done waiter(const std::string& label) {
@@ -143,7 +84,7 @@ protected:
     /// Brings the instance to Running and forgets the calls and notifications on the way.
     void make_running() {
         instance.start(waiter("setup"));
-        backend.finish_start("");
+        backend.finish_start("db", "");
         ASSERT_EQ(instance.state(), State::Running);
         backend.calls.clear();
         states.clear();
@@ -162,16 +103,16 @@ TEST_F(InstanceTest, InitialStateIsStopped) {
 TEST_F(InstanceTest, StartFromStoppedCallsBackendStartOnceAndEntersStarting) {
     instance.start(waiter("start"));
     EXPECT_EQ(instance.state(), State::Starting);
-    EXPECT_THAT(backend.calls, ElementsAre("start"));
+    EXPECT_THAT(backend.calls, ElementsAre("start db"));
     EXPECT_TRUE(results.empty());
 }
 
 TEST_F(InstanceTest, SuccessfulStartRunsWatchesAndAnswersTheWaiter) {
     instance.start(waiter("start"));
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Running);
     EXPECT_THAT(results, ElementsAre("start:"));
-    EXPECT_THAT(backend.calls, ElementsAre("start", "watch"));
+    EXPECT_THAT(backend.calls, ElementsAre("start db", "watch db"));
     EXPECT_EQ(instance.last_error(), "");
     EXPECT_THAT(states, ElementsAre(State::Starting, State::Running));
 }
@@ -179,29 +120,29 @@ TEST_F(InstanceTest, SuccessfulStartRunsWatchesAndAnswersTheWaiter) {
 TEST_F(InstanceTest, TwentyConcurrentStartsShareOneBackendStart) {
     for (int i = 0; i < 20; ++i)
         instance.start(waiter("w" + std::to_string(i)));
-    EXPECT_EQ(backend.count("start"), 1);
+    EXPECT_EQ(backend.count("start db"), 1);
     EXPECT_TRUE(results.empty());
 
-    backend.finish_start("");
-    EXPECT_EQ(backend.count("start"), 1);
+    backend.finish_start("db", "");
+    EXPECT_EQ(backend.count("start db"), 1);
     ASSERT_EQ(results.size(), 20u);
     for (int i = 0; i < 20; ++i)
         EXPECT_EQ(results[i], "w" + std::to_string(i) + ":");
     EXPECT_EQ(instance.state(), State::Running);
-    EXPECT_EQ(backend.count("watch"), 1);
+    EXPECT_EQ(backend.count("watch db"), 1);
 }
 
 TEST_F(InstanceTest, TwentyConcurrentStartsAllGetTheSameFailure) {
     for (int i = 0; i < 20; ++i)
         instance.start(waiter("w" + std::to_string(i)));
-    backend.finish_start("initdb failed");
-    EXPECT_EQ(backend.count("start"), 1);
+    backend.finish_start("db", "initdb failed");
+    EXPECT_EQ(backend.count("start db"), 1);
     ASSERT_EQ(results.size(), 20u);
     for (int i = 0; i < 20; ++i)
         EXPECT_EQ(results[i], "w" + std::to_string(i) + ":initdb failed");
     EXPECT_EQ(instance.state(), State::Failed);
     EXPECT_EQ(instance.last_error(), "initdb failed");
-    EXPECT_EQ(backend.count("watch"), 0);
+    EXPECT_EQ(backend.count("watch db"), 0);
     EXPECT_THAT(states, ElementsAre(State::Starting, State::Failed));
 }
 
@@ -226,10 +167,10 @@ TEST_F(InstanceTest, StopWhenRunningUnwatchesThenStops) {
     make_running();
     instance.stop(waiter("stop"));
     EXPECT_EQ(instance.state(), State::Stopping);
-    EXPECT_THAT(backend.calls, ElementsAre("unwatch", "stop"));
+    EXPECT_THAT(backend.calls, ElementsAre("unwatch db", "stop db"));
     EXPECT_TRUE(results.empty());
 
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_THAT(results, ElementsAre("stop:"));
     EXPECT_THAT(states, ElementsAre(State::Stopping, State::Stopped));
@@ -239,25 +180,25 @@ TEST_F(InstanceTest, ConcurrentStopsShareOneBackendStop) {
     make_running();
     for (int i = 0; i < 5; ++i)
         instance.stop(waiter("s" + std::to_string(i)));
-    EXPECT_EQ(backend.count("stop"), 1);
-    backend.finish_stop("");
+    EXPECT_EQ(backend.count("stop db"), 1);
+    backend.finish_stop("db", "");
     EXPECT_THAT(results, ElementsAre("s0:", "s1:", "s2:", "s3:", "s4:"));
-    EXPECT_EQ(backend.count("stop"), 1);
+    EXPECT_EQ(backend.count("stop db"), 1);
 }
 
 TEST_F(InstanceTest, StopDuringStartWaitsForTheStartToFinish) {
     instance.start(waiter("start"));
     instance.stop(waiter("stop"));
     EXPECT_EQ(instance.state(), State::Starting);
-    EXPECT_THAT(backend.calls, ElementsAre("start"));
+    EXPECT_THAT(backend.calls, ElementsAre("start db"));
     EXPECT_TRUE(results.empty());
 
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_THAT(results, ElementsAre("start:"));
     EXPECT_EQ(instance.state(), State::Stopping);
-    EXPECT_THAT(backend.calls, ElementsAre("start", "watch", "unwatch", "stop"));
+    EXPECT_THAT(backend.calls, ElementsAre("start db", "watch db", "unwatch db", "stop db"));
 
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_THAT(results, ElementsAre("start:", "stop:"));
     EXPECT_THAT(states, ElementsAre(State::Starting, State::Running, State::Stopping, State::Stopped));
@@ -266,12 +207,12 @@ TEST_F(InstanceTest, StopDuringStartWaitsForTheStartToFinish) {
 TEST_F(InstanceTest, StopDuringAFailingStartCleansUpAfterIt) {
     instance.start(waiter("start"));
     instance.stop(waiter("stop"));
-    backend.finish_start("container exited");
+    backend.finish_start("db", "container exited");
     EXPECT_THAT(results, ElementsAre("start:container exited"));
     EXPECT_EQ(instance.state(), State::Stopping);
-    EXPECT_THAT(backend.calls, ElementsAre("start", "unwatch", "stop"));
+    EXPECT_THAT(backend.calls, ElementsAre("start db", "unwatch db", "stop db"));
 
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_EQ(instance.last_error(), "");
     EXPECT_THAT(results, ElementsAre("start:container exited", "stop:"));
@@ -283,14 +224,14 @@ TEST_F(InstanceTest, StartDuringStopRunsAfterTheStop) {
     instance.stop(waiter("stop"));
     instance.start(waiter("start"));
     EXPECT_EQ(instance.state(), State::Stopping);
-    EXPECT_THAT(backend.calls, ElementsAre("unwatch", "stop"));
+    EXPECT_THAT(backend.calls, ElementsAre("unwatch db", "stop db"));
 
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_THAT(results, ElementsAre("stop:"));
     EXPECT_EQ(instance.state(), State::Starting);
-    EXPECT_THAT(backend.calls, ElementsAre("unwatch", "stop", "start"));
+    EXPECT_THAT(backend.calls, ElementsAre("unwatch db", "stop db", "start db"));
 
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Running);
     EXPECT_THAT(results, ElementsAre("stop:", "start:"));
     EXPECT_THAT(states, ElementsAre(State::Stopping, State::Stopped, State::Starting, State::Running));
@@ -299,7 +240,7 @@ TEST_F(InstanceTest, StartDuringStopRunsAfterTheStop) {
 TEST_F(InstanceTest, FailedStopLeavesFailedWithTheError) {
     make_running();
     instance.stop(waiter("stop"));
-    backend.finish_stop("timed out waiting for shutdown");
+    backend.finish_stop("db", "timed out waiting for shutdown");
     EXPECT_EQ(instance.state(), State::Failed);
     EXPECT_EQ(instance.last_error(), "timed out waiting for shutdown");
     EXPECT_THAT(results, ElementsAre("stop:timed out waiting for shutdown"));
@@ -309,15 +250,15 @@ TEST_F(InstanceTest, FailedStopLeavesFailedWithTheError) {
 TEST_F(InstanceTest, StartWorksFromFailedAndClearsTheError) {
     make_running();
     instance.stop(waiter("stop"));
-    backend.finish_stop("timed out");
+    backend.finish_stop("db", "timed out");
     backend.calls.clear();
     states.clear();
 
     instance.start(waiter("start"));
     EXPECT_EQ(instance.state(), State::Starting);
     EXPECT_EQ(instance.last_error(), "");
-    EXPECT_THAT(backend.calls, ElementsAre("start"));
-    backend.finish_start("");
+    EXPECT_THAT(backend.calls, ElementsAre("start db"));
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Running);
     EXPECT_THAT(results, ElementsAre("stop:timed out", "start:"));
     EXPECT_THAT(states, ElementsAre(State::Starting, State::Running));
@@ -325,20 +266,20 @@ TEST_F(InstanceTest, StartWorksFromFailedAndClearsTheError) {
 
 TEST_F(InstanceTest, StopFromFailedCleansUp) {
     instance.start(waiter("start"));
-    backend.finish_start("boom");
+    backend.finish_start("db", "boom");
     backend.calls.clear();
     instance.stop(waiter("stop"));
     EXPECT_EQ(instance.state(), State::Stopping);
-    EXPECT_THAT(backend.calls, ElementsAre("unwatch", "stop"));
-    backend.finish_stop("");
+    EXPECT_THAT(backend.calls, ElementsAre("unwatch db", "stop db"));
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_EQ(instance.last_error(), "");
 }
 
 TEST_F(InstanceTest, UnexpectedExitWhileRunningFailsAndNotifies) {
     make_running();
-    ASSERT_TRUE(backend.on_exit);
-    backend.on_exit("the container exited with status 1");
+    ASSERT_TRUE(backend.watches.count("db"));
+    backend.watches.at("db")("the container exited with status 1");
     EXPECT_EQ(instance.state(), State::Failed);
     EXPECT_EQ(instance.last_error(), "the container exited with status 1");
     EXPECT_THAT(states, ElementsAre(State::Failed));
@@ -346,27 +287,28 @@ TEST_F(InstanceTest, UnexpectedExitWhileRunningFailsAndNotifies) {
 
 TEST_F(InstanceTest, ExitReportedDuringStopIsIgnored) {
     make_running();
-    auto on_exit = backend.on_exit;
+    auto on_exit = backend.watches.at("db");
     instance.stop(waiter("stop"));
-    ASSERT_EQ(backend.calls.front(), "unwatch");
+    ASSERT_EQ(backend.calls.front(), "unwatch db");
     on_exit("the container exited");  // a late report from the old watch
     EXPECT_EQ(instance.state(), State::Stopping);
     EXPECT_EQ(instance.last_error(), "");
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
 }
 
-TEST_F(InstanceTest, ListenerIsCalledOncePerStateChangeWithTheNewState) {
+TEST_F(InstanceTest, ObserverIsToldOncePerStateChangeWithTheNewState) {
     instance.start(waiter("a"));
     instance.start(waiter("b"));
-    backend.finish_start("");
+    backend.finish_start("db", "");
     instance.start(waiter("c"));  // already running: no change
     instance.stop(waiter("d"));
     instance.stop(waiter("e"));
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     instance.stop(waiter("f"));  // already stopped: no change
     EXPECT_THAT(states, ElementsAre(State::Starting, State::Running, State::Stopping, State::Stopped));
     EXPECT_THAT(results, ElementsAre("a:", "b:", "c:", "d:", "e:", "f:"));
+    EXPECT_THAT(phases, IsEmpty()) << "no phase was reported, so none is announced";
 }
 
 TEST_F(InstanceTest, HealthWhenStoppedIsUnhealthyWithoutAskingTheBackend) {
@@ -378,12 +320,12 @@ TEST_F(InstanceTest, HealthWhenStoppedIsUnhealthyWithoutAskingTheBackend) {
         EXPECT_EQ(r.latency_usec, 0u);
     });
     EXPECT_TRUE(answered);
-    EXPECT_EQ(backend.count("health"), 0);
+    EXPECT_EQ(backend.count("health db"), 0);
 }
 
 TEST_F(InstanceTest, HealthWhenFailedIncludesTheLastError) {
     instance.start(waiter("start"));
-    backend.finish_start("port 5433 on 127.0.0.1 is already in use");
+    backend.finish_start("db", "port 5433 on 127.0.0.1 is already in use");
     bool answered = false;
     instance.health([&](HealthResult r) {
         answered = true;
@@ -391,7 +333,7 @@ TEST_F(InstanceTest, HealthWhenFailedIncludesTheLastError) {
         EXPECT_EQ(r.detail, "instance db is failed: port 5433 on 127.0.0.1 is already in use");
     });
     EXPECT_TRUE(answered);
-    EXPECT_EQ(backend.count("health"), 0);
+    EXPECT_EQ(backend.count("health db"), 0);
 }
 
 TEST_F(InstanceTest, HealthWhenStartingIsUnhealthy) {
@@ -403,7 +345,7 @@ TEST_F(InstanceTest, HealthWhenStartingIsUnhealthy) {
         EXPECT_THAT(r.detail, HasSubstr("starting"));
     });
     EXPECT_TRUE(answered);
-    EXPECT_EQ(backend.count("health"), 0);
+    EXPECT_EQ(backend.count("health db"), 0);
 }
 
 TEST_F(InstanceTest, HealthWhenRunningIsDelegatedToTheBackend) {
@@ -417,31 +359,31 @@ TEST_F(InstanceTest, HealthWhenRunningIsDelegatedToTheBackend) {
         EXPECT_EQ(r.latency_usec, 1234u);
     });
     EXPECT_TRUE(answered);
-    EXPECT_THAT(backend.calls, ElementsAre("health"));
+    EXPECT_THAT(backend.calls, ElementsAre("health db"));
 }
 
 TEST_F(InstanceTest, AdoptRunningContainerBecomesRunningAndWatched) {
-    backend.running = true;
+    backend.running.insert("db");
     instance.adopt();
     EXPECT_EQ(instance.state(), State::Running);
-    EXPECT_THAT(backend.calls, ElementsAre("is_running", "watch"));
+    EXPECT_THAT(backend.calls, ElementsAre("is_running db", "watch db"));
     EXPECT_THAT(states, ElementsAre(State::Running));
-    ASSERT_TRUE(backend.on_exit);
-    backend.on_exit("gone");
+    ASSERT_TRUE(backend.watches.count("db"));
+    backend.watches.at("db")("gone");
     EXPECT_EQ(instance.state(), State::Failed);
 }
 
 TEST_F(InstanceTest, AdoptWithoutRunningContainerStaysStopped) {
-    backend.running = false;
+    backend.running.erase("db");
     instance.adopt();
     EXPECT_EQ(instance.state(), State::Stopped);
-    EXPECT_THAT(backend.calls, ElementsAre("is_running"));
+    EXPECT_THAT(backend.calls, ElementsAre("is_running db"));
     EXPECT_TRUE(states.empty());
 }
 
 TEST_F(InstanceTest, AdoptDoesNothingUnlessStopped) {
     instance.start(waiter("start"));
-    backend.running = true;
+    backend.running.insert("db");
     backend.calls.clear();
     instance.adopt();
     EXPECT_EQ(instance.state(), State::Starting);
@@ -454,15 +396,15 @@ TEST_F(InstanceTest, StartStopStartRunInOrderAndAnswerEveryone) {
     instance.start(waiter("start1"));
     instance.stop(waiter("stop"));
     instance.start(waiter("start2"));
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Stopping);
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Starting);
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Running);
     EXPECT_EQ(results, (std::vector<std::string>{"start1:", "stop:", "start2:"}));
-    EXPECT_EQ(backend.count("start"), 2);
-    EXPECT_EQ(backend.count("stop"), 1);
+    EXPECT_EQ(backend.count("start db"), 2);
+    EXPECT_EQ(backend.count("stop db"), 1);
 }
 
 TEST_F(InstanceTest, StopStartStopRunInOrderAndAnswerEveryone) {
@@ -470,11 +412,11 @@ TEST_F(InstanceTest, StopStartStopRunInOrderAndAnswerEveryone) {
     instance.stop(waiter("stop1"));
     instance.start(waiter("start"));
     instance.stop(waiter("stop2"));
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Starting);
-    backend.finish_start("");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Stopping);
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_EQ(results, (std::vector<std::string>{"stop1:", "start:", "stop2:"}));
 }
@@ -485,44 +427,48 @@ TEST_F(InstanceTest, ConsecutiveQueuedRequestsOfOneKindShareOneOperation) {
     instance.stop(waiter("stop2"));
     instance.start(waiter("start2"));
     instance.start(waiter("start3"));
-    backend.finish_start("");
-    backend.finish_stop("");
-    backend.finish_start("");
+    backend.finish_start("db", "");
+    backend.finish_stop("db", "");
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.state(), State::Running);
     EXPECT_EQ(results, (std::vector<std::string>{"start1:", "stop1:", "stop2:", "start2:", "start3:"}));
-    EXPECT_EQ(backend.count("start"), 2);
-    EXPECT_EQ(backend.count("stop"), 1);
+    EXPECT_EQ(backend.count("start db"), 2);
+    EXPECT_EQ(backend.count("stop db"), 1);
 }
 
 TEST_F(InstanceTest, QueuedStopAfterFailedStartCleansUp) {
     instance.start(waiter("start"));
     instance.stop(waiter("stop"));
-    backend.finish_start("boom");
+    backend.finish_start("db", "boom");
     EXPECT_EQ(instance.state(), State::Stopping);
-    backend.finish_stop("");
+    backend.finish_stop("db", "");
     EXPECT_EQ(instance.state(), State::Stopped);
     EXPECT_EQ(results, (std::vector<std::string>{"start:boom", "stop:"}));
 }
 
-TEST_F(InstanceTest, PhasesOfAStartAreKeptAndAnnouncedWithoutAStateChange) {
+TEST_F(InstanceTest, PhasesOfAStartAreKeptAndAnnouncedAsPhaseChangesOnly) {
     instance.start(waiter("a"));
-    ASSERT_TRUE(backend.progress);
+    ASSERT_TRUE(backend.progress.at("db"));
     EXPECT_EQ(instance.phase(), "");
-    backend.progress("creating");
-    backend.progress("initdb");
-    backend.progress("initdb");  // the same phase again is no change
+    backend.progress.at("db")("creating");
+    backend.progress.at("db")("initdb");
+    backend.progress.at("db")("initdb");  // the same phase again is no change
     EXPECT_EQ(instance.phase(), "initdb");
-    EXPECT_EQ(states, (std::vector<State>{State::Starting, State::Starting, State::Starting}));
-    backend.finish_start("");
+    EXPECT_THAT(states, ElementsAre(State::Starting)) << "a phase is not a state change";
+    EXPECT_THAT(phases, ElementsAre("creating", "initdb"));
+    // "ready", and the cleared phase of a stop, come with the state change they belong to.
+    backend.finish_start("db", "");
     EXPECT_EQ(instance.phase(), "ready");
     instance.stop(waiter("b"));
     EXPECT_EQ(instance.phase(), "");
+    EXPECT_THAT(states, ElementsAre(State::Starting, State::Running, State::Stopping));
+    EXPECT_THAT(phases, ElementsAre("creating", "initdb"));
 }
 
 TEST_F(InstanceTest, AFailedStartKeepsThePhaseItFailedIn) {
     instance.start(waiter("a"));
-    backend.progress("provisioning");
-    backend.finish_start("cannot provision");
+    backend.progress.at("db")("provisioning");
+    backend.finish_start("db", "cannot provision");
     EXPECT_EQ(instance.state(), State::Failed);
     EXPECT_EQ(instance.phase(), "provisioning");
 }

@@ -1,10 +1,13 @@
 // Manager: lookup, autostart, and reload — new instances appear, dropped ones disappear
 // only at rest, changed settings apply only at rest, and nothing running is restarted.
-// Driven through a fake Backend whose completions the tests run by hand, and a Defer
-// whose queued calls the tests run by hand (the event loop's next iteration).
+// Driven through a fake Backend whose completions the tests run by hand, and a real
+// event loop whose iterations the tests run one at a time. A daemon that started on a
+// bad file serves no instances and answers BadConfiguration until a good reload.
 
 #include "core/manager.hpp"
 #include "core/errors.hpp"
+#include "fake_backend.hpp"
+#include "platform/event_loop.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -14,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,60 +28,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-class FakeBackend : public Backend {
-public:
-    /// Every call as "what NAME", in order.
-    std::vector<std::string> calls;
-    std::vector<std::pair<std::string, Done>> pending_starts;
-    std::vector<std::pair<std::string, Done>> pending_stops;
-    std::map<std::string, std::function<void(const std::string&)>> watches;
-    std::set<std::string> running;  ///< what is_running() answers
-
-    void start(const InstanceConfig& c, Done done, Progress) override {
-        calls.push_back("start " + c.name);
-        pending_starts.emplace_back(c.name, std::move(done));
-    }
-    void stop(const InstanceConfig& c, Done done) override {
-        calls.push_back("stop " + c.name);
-        pending_stops.emplace_back(c.name, std::move(done));
-    }
-    void health(const InstanceConfig& c, std::function<void(HealthResult)> done) override {
-        calls.push_back("health " + c.name);
-        done(HealthResult{true, "ok", 1});
-    }
-    bool is_running(const InstanceConfig& c) override { return running.count(c.name) > 0; }
-    void watch(const InstanceConfig& c, std::function<void(const std::string&)> on_exit) override {
-        calls.push_back("watch " + c.name);
-        watches[c.name] = std::move(on_exit);
-    }
-    void unwatch(const InstanceConfig& c) override {
-        calls.push_back("unwatch " + c.name);
-        watches.erase(c.name);
-    }
-
-    void finish_start(const std::string& name, const std::string& error = "") {
-        finish(pending_starts, name, error);
-        if (error.empty())
-            running.insert(name);
-    }
-    void finish_stop(const std::string& name, const std::string& error = "") {
-        finish(pending_stops, name, error);
-        if (error.empty())
-            running.erase(name);
-    }
-    int count(const std::string& call) const { return static_cast<int>(std::count(calls.begin(), calls.end(), call)); }
-
-private:
-    static void finish(std::vector<std::pair<std::string, Done>>& pending, const std::string& name,
-                       const std::string& error) {
-        auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.first == name; });
-        ASSERT_NE(it, pending.end()) << "no operation of " << name << " to complete";
-        Done done = std::move(it->second);
-        pending.erase(it);
-        done(error);
-    }
-};
 
 /// Records what the D-Bus face would be told, checking that each Instance it is shown
 /// is still alive and consistent at that moment.
@@ -97,20 +47,13 @@ public:
     void state_changed(const Instance& i) override {
         events.push_back("state " + i.name() + " " + std::string(to_string(i.state())));
     }
+    void phase_changed(const Instance& i) override {
+        events.push_back("phase " + i.name() + " " + i.phase() + " (" + std::string(to_string(i.state())) + ")");
+    }
 };
 
 InstanceConfig instance(const std::string& name, uint16_t port, bool autostart = false) {
-    InstanceConfig c;
-    c.name = name;
-    c.port = port;
-    c.database = name;
-    c.user = name;
-    c.password = "secret-" + name;
-    c.postgresql_version = "15";
-    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
-    c.state_directory = "/var/lib/pgnspawn/" + name;
-    c.autostart = autostart;
-    return c;
+    return instance_config(name, port, autostart);
 }
 
 Config config_of(std::vector<InstanceConfig> instances) {
@@ -122,21 +65,15 @@ Config config_of(std::vector<InstanceConfig> instances) {
 
 class ManagerTest : public ::testing::Test {
 protected:
+    EventLoop loop;
     FakeBackend backend;
     RecordingObserver observer;
-    std::vector<std::function<void()>> deferred;
-    Manager manager{config_of({instance("alpha", 5433), instance("beta", 5434)}), backend,
-                    [this](std::function<void()> f) { deferred.push_back(std::move(f)); }};
+    Manager manager{config_of({instance("alpha", 5433), instance("beta", 5434)}), backend, loop};
 
     void SetUp() override { manager.set_observer(&observer); }
 
-    /// The event loop's next iteration.
-    void run_deferred() {
-        auto now = std::move(deferred);
-        deferred.clear();
-        for (auto& f : now)
-            f();
-    }
+    /// The event loop's next iteration: runs what was posted until now, nothing else.
+    void run_deferred() { ASSERT_GE(sd_event_run(loop.get(), 0), 0); }
 
     std::vector<std::string> names() const {
         std::vector<std::string> out;
@@ -430,19 +367,105 @@ TEST_F(ManagerTest, ChangedSettingsOfAFailedInstanceApplyAtOnce) {
     EXPECT_EQ(manager.lookup("alpha").state(), State::Stopped);
 }
 
-TEST_F(ManagerTest, DeferredCallsAfterTheManagerIsGoneDoNothing) {
-    std::vector<std::function<void()>> later;
+TEST_F(ManagerTest, PostedCallsAfterTheManagerIsGoneDoNothing) {
     {
         FakeBackend b;
-        Manager m(config_of({instance("alpha", 5433)}), b, [&](std::function<void()> f) { later.push_back(f); });
+        Manager m(config_of({instance("alpha", 5433)}), b, loop);
         m.lookup("alpha").start([](const std::string&) {});
         b.finish_start("alpha");
         m.reload(config_of({}));
         m.lookup("alpha").stop([](const std::string&) {});
-        b.finish_stop("alpha");
+        b.finish_stop("alpha");  // posts the removal
     }
-    ASSERT_EQ(later.size(), 1u);
-    later[0]();  // must not touch the destroyed Manager (ASan would tell)
+    bool later = false;
+    loop.post([&] { later = true; });
+    run_deferred();  // must not touch the destroyed Manager (ASan would tell)
+    EXPECT_TRUE(later);
+}
+
+// --- what the observer is told -------------------------------------------------------
+
+TEST_F(ManagerTest, APhaseChangeIsToldAsAPhaseAndAStateChangeAsAState) {
+    manager.lookup_startable("alpha").start([](const std::string&) {});
+    backend.progress.at("alpha")("initdb");
+    backend.progress.at("alpha")("connecting");
+    backend.finish_start("alpha");
+    EXPECT_THAT(observer.events, ElementsAre("state alpha starting", "phase alpha initdb (starting)",
+                                             "phase alpha connecting (starting)", "state alpha running"));
+}
+
+TEST_F(ManagerTest, ARemovedInstanceLeavesNothingBehind) {
+    start("beta");
+    manager.reload(config_of({instance("alpha", 5433)}));
+    manager.lookup("beta").stop([](const std::string&) {});
+    backend.finish_stop("beta");
+    run_deferred();
+    ASSERT_EQ(observer.events.back(), "removed beta stopped");
+    // The name comes back as a new instance: it starts from scratch, told like any other.
+    observer.events.clear();
+    manager.reload(config_of({instance("alpha", 5433), instance("beta", 5434)}));
+    Instance& beta = manager.lookup_startable("beta");
+    EXPECT_EQ(beta.state(), State::Stopped);
+    EXPECT_EQ(beta.phase(), "");
+    beta.start([](const std::string&) {});
+    backend.progress.at("beta")("starting");
+    EXPECT_THAT(observer.events, ElementsAre("added beta", "state beta starting", "phase beta starting (starting)"));
+}
+
+// --- a bad file at start-up ----------------------------------------------------------------
+
+constexpr const char* kProblem = "/etc/pgnspawn/pgnspawn.toml:4:1: unknown key \"bogus\" in instance \"alpha\"";
+
+class BadStartTest : public ManagerTest {
+protected:
+    Manager bad{config_of({}), backend, loop};
+
+    void SetUp() override {
+        bad.set_configuration_problem(kProblem);
+        bad.set_observer(&observer);
+    }
+};
+
+TEST_F(BadStartTest, EveryLookupAnswersBadConfigurationWithTheParsersMessage) {
+    EXPECT_THAT(bad.instances(), IsEmpty());
+    const std::string expected = std::string(error_name::BadConfiguration) + ": " + kProblem;
+    EXPECT_EQ(error_name_of([&] { bad.lookup("alpha"); }), expected);
+    EXPECT_EQ(error_name_of([&] { bad.lookup_startable("alpha"); }), expected);
+    EXPECT_EQ(error_name_of([&] { bad.lookup("nosuch"); }), expected);
+    EXPECT_EQ(error_name_of([&] { bad.require_configuration(); }), expected);
+    EXPECT_THAT(error_name_of([&] { bad.lookup("a/b"); }), HasSubstr(error_name::InvalidArgs))
+        << "a name that could never be valid is refused as such";
+    EXPECT_EQ(error_name_of([&] { manager.require_configuration(); }), "no error");
+}
+
+TEST_F(BadStartTest, ARefusedReloadTellsTheNewerProblem) {
+    bad.reload_failed("/etc/pgnspawn/pgnspawn.toml:1:22: expected ']'");
+    EXPECT_EQ(error_name_of([&] { bad.lookup("alpha"); }),
+              std::string(error_name::BadConfiguration) + ": /etc/pgnspawn/pgnspawn.toml:1:22: expected ']'");
+}
+
+TEST_F(BadStartTest, ARefusedReloadKeepsAGoodConfigurationServing) {
+    manager.reload_failed(kProblem);
+    EXPECT_EQ(manager.configuration_problem(), "");
+    EXPECT_NO_THROW(manager.lookup_startable("alpha"));
+}
+
+TEST_F(BadStartTest, AGoodReloadBringsTheInstancesUpAsStartUpWould) {
+    backend.running.insert("alpha");  // its container kept running through the bad start
+    const auto s = bad.reload(config_of({instance("alpha", 5433), instance("beta", 5434, true)}));
+    EXPECT_EQ(bad.configuration_problem(), "");
+    EXPECT_THAT(s.added, ElementsAre("alpha", "beta"));
+    EXPECT_THAT(s.autostarted, ElementsAre("beta"));
+    EXPECT_EQ(bad.lookup("alpha").state(), State::Running) << "adopted, not started again";
+    EXPECT_EQ(bad.lookup("beta").state(), State::Starting);
+    EXPECT_EQ(backend.count("start alpha"), 0);
+    EXPECT_THAT(observer.events,
+                ElementsAre("added alpha", "added beta", "state alpha running", "state beta starting"));
+    EXPECT_NO_THROW(bad.require_configuration());
+}
+
+TEST_F(BadStartTest, OnlyAManagerWithoutInstancesCanHaveAProblem) {
+    EXPECT_THROW(manager.set_configuration_problem(kProblem), std::logic_error);
 }
 
 // --- autostart -----------------------------------------------------------------------
@@ -451,7 +474,7 @@ TEST_F(ManagerTest, AutostartStartsOnlyAutostartInstancesThatAreNotRunning) {
     FakeBackend b;
     b.running.insert("adopted");
     Manager m(config_of({instance("plain", 5433), instance("auto", 5434, true), instance("adopted", 5435, true)}), b,
-              [](std::function<void()>) {});
+              loop);
     m.adopt_running();
     EXPECT_EQ(m.lookup("adopted").state(), State::Running);
     b.calls.clear();
@@ -465,7 +488,7 @@ TEST_F(ManagerTest, AutostartStartsOnlyAutostartInstancesThatAreNotRunning) {
 
 TEST_F(ManagerTest, AutostartFailureLeavesTheInstanceFailedAndTheOthersStarting) {
     FakeBackend b;
-    Manager m(config_of({instance("one", 5433, true), instance("two", 5434, true)}), b, [](std::function<void()>) {});
+    Manager m(config_of({instance("one", 5433, true), instance("two", 5434, true)}), b, loop);
     EXPECT_THAT(m.start_autostart_instances(), ElementsAre("one", "two"));
     b.finish_start("one", "port 5433 is already in use by another process");
     b.finish_start("two");

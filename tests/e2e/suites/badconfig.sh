@@ -1,6 +1,7 @@
 # --check-config accepts the shipped file; bad configuration files are refused with
-# FILE:LINE:COLUMN, by --check-config and by the daemon itself, which then does not
-# start. Sourced by run.sh.
+# FILE:LINE:COLUMN, by --check-config and by the daemon itself, which then comes up with no
+# instances and answers BadConfiguration. Sourced by run.sh; restores
+# /etc/pgnspawn/pgnspawn.toml and leaves every instance stopped.
 
 t_check_config_good() {
     local out; out=$(H pgnspawnd --check-config) || fail "check-config failed: $out"
@@ -60,23 +61,109 @@ t_check_config_names_each_problem() {
     done
 }
 
-t_daemon_refuses_bad_config() {
-    local out
-    H cp /etc/pgnspawn/pgnspawn.toml /etc/pgnspawn/pgnspawn.toml.good
-    H sh -c 'printf "[instances.helloworld]\nport = 5433\npassword = \"helloworld\"\nbogus = 1\n" > /etc/pgnspawn/pgnspawn.toml'
-    H systemctl stop pgnspawnd
-    H systemctl reset-failed pgnspawnd 2>/dev/null
-    H systemctl start pgnspawnd 2>/dev/null && out=started || out=refused
-    local active; active=$(H systemctl is-active pgnspawnd)
-    local journal; journal=$(H journalctl -u pgnspawnd -o cat --no-pager -n 20)
-    H mv /etc/pgnspawn/pgnspawn.toml.good /etc/pgnspawn/pgnspawn.toml
-    H systemctl reset-failed pgnspawnd 2>/dev/null
-    H systemctl start pgnspawnd || fail "the daemon did not start again on the good file"
-    expect_eq "$out" refused "systemctl start on a bad file" || return 1
-    expect_match "$active" "failed|inactive|activating" || return 1
-    expect_match "$journal" 'Refusing to start with a bad configuration: /etc/pgnspawn/pgnspawn.toml:4:1: unknown key "bogus"' ||
-        return 1
-    expect_match "$(call ListInstances)" '"helloworld" "stopped"'
+# The daemon comes up on a bad file, with no instances, and answers every call that
+# names an instance (and ListInstances) at once with org.pgnspawn1.Error.BadConfiguration
+# and the FILE:LINE:COLUMN message, instead of failing until systemd's start limit while
+# D-Bus activation waits out its 25 s timeout (issue 9, bug 4).
+badconfig_conf=/etc/pgnspawn/pgnspawn.toml
+badconfig_password='Bad-c0nfig-pw'
+badconfig_message='/etc/pgnspawn/pgnspawn.toml:4:1: unknown key "bogus" in instance "helloworld"'
+# Waits (up to 10 s) until dbus-send's answer to $1 matches $2: a reload is applied when
+# the daemon handles SIGHUP, just after systemctl reload returns.
+badconfig_wait_answer() {
+    local i out
+    for i in $(seq 1 100); do
+        out=$(dsend "$1")
+        printf '%s' "$out" | grep -Eq -- "$2" && return 0
+        sleep 0.1
+    done
+    fail "$1 never answered /$2/ within 10 s: [$out]"
 }
 
-suite_tests+=(check_config_names_each_problem daemon_refuses_bad_config)
+t_bad_config_answers_at_once() {
+    local out rc t0 t1 m journal
+    H test -e "$badconfig_conf.badconfig-orig" || H cp -p "$badconfig_conf" "$badconfig_conf.badconfig-orig" ||
+        fail "backup failed"
+    H sh -c "printf '[instances.helloworld]\nport = 5433\npassword = \"$badconfig_password\"\nbogus = 1\n' > $badconfig_conf"
+    H systemctl stop pgnspawnd
+    H systemctl reset-failed pgnspawnd 2>/dev/null
+    # As a new user would meet it: the first call D-Bus-activates the daemon.
+    t0=$(now_ms); out=$(H pgnspawnctl start helloworld 2>&1); rc=$?; t1=$(now_ms)
+    expect_eq "$rc" 1 "pgnspawnctl start's exit status" || return 1
+    expect_match "$out" "^pgnspawnctl: cannot start helloworld: $badconfig_message" || return 1
+    [ $((t1 - t0)) -lt 5000 ] || fail "pgnspawnctl start took $((t1 - t0)) ms to fail"
+    t0=$(now_ms); out=$(H busctl --timeout=20 call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager Start s helloworld 2>&1)
+    rc=$?; t1=$(now_ms)
+    [ "$rc" -ne 0 ] || fail "busctl call Start succeeded on a bad configuration"
+    expect_match "$out" "$badconfig_message" || return 1
+    [ $((t1 - t0)) -lt 5000 ] || fail "busctl call Start took $((t1 - t0)) ms to fail"
+    for m in "Start string:helloworld" "Stop string:helloworld" "GetAddress string:helloworld" \
+             "HealthCheck string:helloworld" "GetConnectionUri string:helloworld" "Start string:nosuch" ListInstances; do
+        out=$(dsend $m)
+        expect_match "$out" "^Error org.pgnspawn1.Error.BadConfiguration: $badconfig_message" || return 1
+        expect_no_match "$out" "$badconfig_password" || return 1
+    done
+    # A name that could never be valid is still refused as such.
+    expect_match "$(dsend Start string:a/b)" '^Error org.freedesktop.DBus.Error.InvalidArgs' || return 1
+    out=$(H pgnspawnctl list 2>&1); rc=$?
+    expect_eq "$rc" 1 "pgnspawnctl list's exit status" && expect_match "$out" "$badconfig_message" || return 1
+    # On a terminal, start lists the instances first (to show progress): the same message.
+    out=$(H script -qec "pgnspawnctl start helloworld" /dev/null 2>&1); rc=$?
+    expect_eq "$rc" 1 "pgnspawnctl start's exit status on a terminal" && expect_match "$out" "$badconfig_message" ||
+        return 1
+    expect_eq "$(H systemctl is-active pgnspawnd)" active "pgnspawnd on a bad file" || return 1
+    expect_eq "$(H systemctl show pgnspawnd -p NRestarts --value)" 0 "restarts of pgnspawnd" || return 1
+    journal=$(H journalctl -u pgnspawnd -o cat --no-pager -n 20)
+    expect_match "$journal" "Bad configuration, serving no instances until it is fixed and reloaded: $badconfig_message" ||
+        return 1
+    expect_no_match "$journal" "$badconfig_password" || return 1
+    H pgnspawnd --check-config >/dev/null 2>&1 && fail "--check-config accepted the bad file"
+    return 0
+}
+
+# A reload with another bad file tells the callers about that one; a good file brings
+# the instances up, without a restart.
+t_bad_config_reload_fixes_it() {
+    local pid out
+    pid=$(H systemctl show pgnspawnd -p MainPID --value)
+    H sh -c "printf '[instances.helloworld\nport = 5433\n' > $badconfig_conf"
+    H systemctl reload pgnspawnd || fail "systemctl reload failed"
+    badconfig_wait_answer ListInstances \
+        '^Error org.pgnspawn1.Error.BadConfiguration: /etc/pgnspawn/pgnspawn.toml:1:[0-9]+: ' || return 1
+    H sh -c 'timeout 60 dbus-monitor --system "type=signal,sender=org.pgnspawn1" > /tmp/badconfig-signals.txt 2>&1 & echo $! > /tmp/badconfig-monitor.pid'
+    sleep 0.5
+    H cp -p "$badconfig_conf.badconfig-orig" "$badconfig_conf" || fail "restoring the good file failed"
+    H systemctl reload pgnspawnd || fail "systemctl reload failed"
+    badconfig_wait_answer ListInstances '"helloworld"' || return 1
+    expect_eq "$(call ListInstances)" \
+        'a(sso) 2 "helloworld" "stopped" "/org/pgnspawn1/instance/helloworld" "second" "stopped" "/org/pgnspawn1/instance/second"' ||
+        return 1
+    out=$(H pgnspawnctl start helloworld 2>&1) || fail "pgnspawnctl start after the fix failed: $out"
+    expect_eq "$(psql_hw 'select 1')" 1 "helloworld serves" || return 1
+    call Stop s helloworld >/dev/null || fail "Stop helloworld failed"
+    expect_eq "$(H systemctl show pgnspawnd -p MainPID --value)" "$pid" "pgnspawnd must not restart" || return 1
+    H sh -c 'kill $(cat /tmp/badconfig-monitor.pid)' 2>/dev/null
+    out=$(H cat /tmp/badconfig-signals.txt)
+    expect_match "$out" 'member=InstanceAdded' && expect_match "$out" 'string "second"' || return 1
+    # StateChanged is for state changes only; the phases of the start come as
+    # PropertiesChanged of the instance alone.
+    local states changes
+    states=$(printf '%s\n' "$out" | awk '/member=StateChanged/ { getline n; getline s
+        if (n ~ /"helloworld"/) { sub(/^ *string "/, "", s); sub(/"$/, "", s); printf "%s ", s } }')
+    expect_eq "$states" "starting running stopping stopped " "StateChanged of helloworld" || return 1
+    changes=$(printf '%s\n' "$out" | grep -c 'path=/org/pgnspawn1/instance/helloworld; interface=org.freedesktop.DBus.Properties; member=PropertiesChanged')
+    [ "$changes" -gt 4 ] || fail "no PropertiesChanged for the phases of the start ($changes in all): [$out]"
+}
+
+# Always runs: the original file back, served by a daemon that started on it.
+t_bad_config_restore() {
+    if H test -e "$badconfig_conf.badconfig-orig"; then
+        H mv "$badconfig_conf.badconfig-orig" "$badconfig_conf" || fail "restoring $badconfig_conf failed"
+    fi
+    H systemctl reset-failed pgnspawnd 2>/dev/null
+    H systemctl restart pgnspawnd || fail "the daemon did not start again on the good file"
+    expect_eq "$(call ListInstances)" \
+        'a(sso) 2 "helloworld" "stopped" "/org/pgnspawn1/instance/helloworld" "second" "stopped" "/org/pgnspawn1/instance/second"'
+}
+
+suite_tests+=(check_config_names_each_problem bad_config_answers_at_once bad_config_reload_fixes_it bad_config_restore)
