@@ -1,5 +1,5 @@
 // The seam between an instance's lifecycle (instance.hpp) and the world that runs it
-// (containers, systemd, PostgreSQL). The real one is HostBackend; tests use a fake.
+// (containers, systemd, PostgreSQL). The real one is BackendByImage (images/image_kinds.hpp); tests use a fake.
 #pragma once
 
 #include "core/config.hpp"
