@@ -64,15 +64,7 @@ void Provisioning::run(const InstanceConfig& c, const std::filesystem::path& soc
 }
 
 void Provisioning::ensure_role() {
-    std::string sql;
-    try {
-        sql = ensure_role_sql(pg_.raw(), c_);
-    } catch (const std::exception& e) {
-        return finish(e.what());
-    }
-    pg_.query(sql, [this](const std::string& error, PgRows rows) {
-        if (!error.empty())
-            return finish(fmt::format("cannot provision role \"{}\": {}", c_.user, error));
+    run(ensure_role_sql, fmt::format("cannot provision role \"{}\"", c_.user), [this](const PgRows& rows) {
         if (!rows.empty() && !rows[0].empty() && rows[0][0] == "0")
             create_database();
         else
@@ -81,16 +73,22 @@ void Provisioning::ensure_role() {
 }
 
 void Provisioning::create_database() {
+    run(create_database_sql, fmt::format("cannot create database \"{}\"", c_.database),
+        [this](const PgRows&) { finish(""); });
+}
+
+void Provisioning::run(std::string (*build)(PGconn*, const InstanceConfig&), std::string failure,
+                       std::function<void(const PgRows&)> then) {
     std::string sql;
     try {
-        sql = create_database_sql(pg_.raw(), c_);
+        sql = build(pg_.raw(), c_);
     } catch (const std::exception& e) {
         return finish(e.what());
     }
-    pg_.query(sql, [this](const std::string& error, PgRows) {
+    pg_.query(sql, [this, failure = std::move(failure), then = std::move(then)](const std::string& error, PgRows rows) {
         if (!error.empty())
-            return finish(fmt::format("cannot create database \"{}\": {}", c_.database, error));
-        finish("");
+            return finish(fmt::format("{}: {}", failure, error));
+        then(rows);
     });
 }
 

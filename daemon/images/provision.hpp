@@ -43,6 +43,9 @@ public:
 private:
     void ensure_role();
     void create_database();
+    /// Builds a statement with `build` and runs it: then(rows), or finish("FAILURE: why").
+    void run(std::string (*build)(PGconn*, const InstanceConfig&), std::string failure,
+             std::function<void(const PgRows&)> then);
     void finish(const std::string& error);
 
     PgConnection pg_;

@@ -264,16 +264,14 @@ void SystemdClient::remove_machine(const std::string& machine, Done done) {
 
 std::string SystemdClient::active_state_blocking(const std::string& unit) {
     try {
-        std::vector<UnitInfo> units;
-        manager_->callMethod("ListUnitsByNames")
-            .onInterface(kManagerIface)
+        auto proxy = sdbus::createProxy(bus_, kSystemd, unit_object_path(unit));
+        sdbus::Variant v;
+        proxy->callMethod("Get")
+            .onInterface("org.freedesktop.DBus.Properties")
             .withTimeout(kBlockingCallTimeoutUsec)
-            .withArguments(std::vector<std::string>{unit})
-            .storeResultsTo(units);
-        for (const auto& u : units)
-            if (std::get<0>(u) == unit)
-                return std::get<3>(u);
-        return "inactive";
+            .withArguments(std::string(kUnitIface), std::string("ActiveState"))
+            .storeResultsTo(v);
+        return v.get<std::string>();
     } catch (const sdbus::Error& e) {
         log_warning(fmt::format("Failed to read the state of {}: {}", unit, describe(e)));
         return "inactive";

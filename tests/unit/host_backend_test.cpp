@@ -5,6 +5,7 @@
 #include "images/host_backend.hpp"
 #include "images/boot_backend.hpp"
 #include "images/layout.hpp"
+#include "temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,17 +21,15 @@ using ::testing::Not;
 
 constexpr const char* kPassword = "Pw-5e1d-DoNotLeak";
 
+/// As the parser makes it, with the PostgreSQL binaries of a fake libdir.
 InstanceConfig host_config() {
-    InstanceConfig c;
-    c.name = "helloworld";
-    c.port = 5433;
-    c.user = "hw";
-    c.database = "hwdb";
-    c.password = kPassword;
-    c.postgresql_version = "15";
-    c.postgresql_bindir = "/usr/lib/postgresql/15/bin";
-    c.state_directory = "/var/lib/pgnspawn/helloworld";
-    return c;
+    static const test::FakeLibdir libdir{"15"};
+    const ConfigEnvironment env{"/var/lib/pgnspawn", libdir.path()};
+    return parse_config(std::string("[instances.helloworld]\nport = 5433\nuser = \"hw\"\ndatabase = \"hwdb\"\n"
+                                    "password = \"") +
+                            kPassword + "\"\n",
+                        "test.toml", env)
+        .instances.at(0);
 }
 
 InstanceConfig directory_config() {
@@ -47,7 +46,7 @@ TEST(HostContainer, RunsPostgresAsNspawnsPayload) {
     const auto d = host_container(host_config(), settings);
     EXPECT_EQ(d.argv, nspawn_argv(host_config(), "/opt/nspawn"));
     EXPECT_EQ(d.argv.front(), "/opt/nspawn");
-    EXPECT_THAT(d.argv, Contains("/usr/lib/postgresql/15/bin/postgres"));
+    EXPECT_THAT(d.argv, Contains((host_config().postgresql_bindir / "postgres").string()));
 }
 
 TEST(HostContainer, SystemdFiltersTheSystemCallsInsteadOfNspawn) {
