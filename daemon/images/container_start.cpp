@@ -95,6 +95,44 @@ private:
 
 }  // namespace
 
+/// One run of the sequence; it keeps itself in ContainerBackend::starts_ until it has finished.
+class ContainerStart : public std::enable_shared_from_this<ContainerStart> {
+public:
+    ContainerStart(ContainerBackend& backend, const InstanceConfig& config, ContainerDescription description,
+                   Backend::Done done, Backend::Progress progress);
+    ~ContainerStart();
+    void run();
+
+private:
+    void clear_leftovers(std::function<void()> then);
+    void launch_unit();
+    void start_unit();
+    void unit_started(const std::string& error, bool unit_exists);
+    void on_unit_state(const std::string& state);
+
+    /// Runs a step; on success `next`, on failure fail(error); nothing once finished.
+    void run_step(const Step& step, std::function<void()> next);
+    void phase(const char* name);
+    /// Failures where the container's own words matter: journald may still be writing
+    /// its last lines, so they are read a moment later.
+    void fail_with_log(const std::string& error);
+    void fail(const std::string& error);
+    void finish(const std::string& error);
+
+    ContainerBackend& b_;
+    InstanceConfig c_;
+    ContainerDescription d_;
+    Backend::Done done_;
+    Backend::Progress progress_;
+    uint64_t started_realtime_ = 0;
+    bool container_started_ = false;
+    bool seen_up_ = false;
+    bool finished_ = false;
+    int unit_exists_retries_ = 0;
+    EventSource timeout_, log_delay_;
+    Systemd::Watch unit_watch_;
+};
+
 TransientService transient_service(const InstanceConfig& c, const ContainerDescription& d, uint64_t stop_timeout_usec) {
     TransientService service;
     service.unit = unit_name(c.name);
