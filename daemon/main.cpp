@@ -8,6 +8,7 @@
 #include "core/manager.hpp"
 #include "images/boot_backend.hpp"
 #include "images/host_backend.hpp"
+#include "images/image_kinds.hpp"
 #include "pgnspawn-config.h"
 #include "platform/bus_bridge.hpp"
 #include "platform/event_loop.hpp"

@@ -1,5 +1,5 @@
 // The seam between an instance's lifecycle (instance.hpp) and the world that runs it
-// (containers, systemd, PostgreSQL). The real one is HostBackend; tests use a fake.
+// (containers, systemd, PostgreSQL). The real one is BackendByImage (images/image_kinds.hpp); tests use a fake.
 #pragma once
 
 #include "core/config.hpp"
@@ -34,14 +34,18 @@ public:
     virtual void stop(const InstanceConfig& config, Done done) = 0;
     /// A bounded libpq round trip as the configured user.
     virtual void health(const InstanceConfig& config, std::function<void(HealthResult)> done) = 0;
-    /// Whether the instance's container is up now (re-adoption at daemon start-up).
+    /// Whether the instance's container is up now. Synchronous, bounded (5 s, see
+    /// platform/systemd.hpp): asked at start-up (re-adoption) and on the loop by the
+    /// manager (Start's port check after a reload, settling a removed or changed
+    /// instance). No side effects.
     virtual bool is_running(const InstanceConfig& config) = 0;
     /// on_exit runs once if the container goes away while watched; unwatch() ends it.
+    /// Called once a start has succeeded or a running container has been adopted.
     virtual void watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) = 0;
     virtual void unwatch(const InstanceConfig& config) = 0;
     /// Where a client on this host connects while the instance runs: the configured
     /// address on the host's network, or the container's own on a private network
-    /// (an empty host while it is not known).
+    /// (an empty host while it is not known). A getter: no side effects.
     virtual std::pair<std::string, uint16_t> address(const InstanceConfig& config) {
         return {config.listen_address, config.port};
     }

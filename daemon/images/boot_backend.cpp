@@ -1,6 +1,7 @@
 #include "images/boot_backend.hpp"
 
 #include "core/names.hpp"
+#include "images/files.hpp"
 #include "images/layout.hpp"
 #include "platform/address.hpp"
 #include "platform/log.hpp"
@@ -29,17 +30,11 @@ constexpr std::chrono::milliseconds kLongestRetry{1000};
 void prepare_nixos_root(const InstanceConfig& c) {
     const InstancePaths p(c);
     for (const auto& d : {p.state.parent_path(), p.state, p.root, p.root / "etc", p.root / "var", p.root / "var/lib",
-                          p.root / "nix", p.root / "nix/store"}) {
-        if (mkdir(d.c_str(), 0755) < 0 && errno != EEXIST)
-            throw std::runtime_error(fmt::format("cannot create {}: {}", d.string(), std::strerror(errno)));
-    }
+                          p.root / "nix", p.root / "nix/store"})
+        ensure_dir(d, 0755);
     chmod(p.state.parent_path().c_str(), 0711);
     chmod(p.state.c_str(), 0700);
-    const auto os_release = p.root / "etc/os-release";
-    int fd = open(os_release.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-        throw std::runtime_error(fmt::format("cannot create {}: {}", os_release.string(), std::strerror(errno)));
-    close(fd);
+    make_empty_file(p.root / "etc/os-release");
 }
 
 }  // namespace
@@ -67,42 +62,47 @@ bool pg_connect_error_is_transient(const std::string& error) {
     return true;
 }
 
+ContainerDescription boot_container(const InstanceConfig& c, const BackendSettings& settings) {
+    ContainerDescription d;
+    d.argv = boot_nspawn_argv(c, settings.nspawn_binary);
+    return d;
+}
+
 // ---------------------------------------------------------------------------------------
-// One start: the container, the guest's boot, its address, a round trip as the user.
+// The steps of one start: the image checked (and a NixOS root made); once the guest has
+// booted (Type=notify with --notify-ready=yes: the unit's start job is done then), its
+// address and a round trip as the user.
 
-class BootBackend::StartOperation : public ContainerStart {
+class BootBackend::Steps {
 public:
-    StartOperation(BootBackend& backend, const InstanceConfig& config, Done done, Progress progress)
-        : ContainerStart(backend, config, std::move(done), std::move(progress)), boot_(backend) {}
+    Steps(BootBackend& backend, const InstanceConfig& config) : b_(backend), c_(config) {}
 
-private:
-    void begin() override {
+    void prepare(const PhaseReport&, Done done) {
         if (auto problem = boot_image_problem(c_); !problem.empty())
-            return fail(problem);
+            return done(problem);
         try {
             if (c_.image == ImageKind::Nixos)
                 prepare_nixos_root(c_);
         } catch (const std::exception& e) {
-            return fail(e.what());
+            return done(e.what());
         }
-        launch();
+        done("");
     }
 
-    std::vector<std::string> argv() const override { return boot_nspawn_argv(c_, b_.settings().nspawn_binary); }
-
-    std::string timeout_message() const override {
-        return fmt::format("the guest was not ready within {} s{}",
-                           std::chrono::duration_cast<std::chrono::seconds>(b_.settings().start_timeout).count(),
-                           last_attempt_.empty() ? "" : fmt::format(" (last attempt: {})", last_attempt_));
-    }
-
-    /// Type=notify with --notify-ready=yes: the start job is done once the guest has booted.
-    void on_unit_started() override {
+    void ready(const PhaseReport& phase, Done done) {
+        done_ = std::move(done);
         log_info(fmt::format("The guest of instance {} has booted.", c_.name), c_.name, unit_name(c_.name));
         phase("connecting");
         find_address();
     }
 
+    std::string timeout_message() const {
+        return fmt::format("the guest was not ready within {} s{}",
+                           std::chrono::duration_cast<std::chrono::seconds>(b_.settings().start_timeout).count(),
+                           last_attempt_.empty() ? "" : fmt::format(" (last attempt: {})", last_attempt_));
+    }
+
+private:
     /// machined knows the addresses inside the container's network namespace; the guest's
     /// DHCP client may still be at work when boot-up is reported, so this is retried.
     void find_address() {
@@ -110,10 +110,10 @@ private:
             address_ = c_.listen_address;
             return connect();
         }
-        auto self = shared_from_this();
         b_.systemd().machine_addresses(
-            machine_name(c_.name), [this, self](const std::string& error, std::vector<MachineAddress> addresses) {
-                if (finished())
+            machine_name(c_.name), [this, alive = std::weak_ptr<const void>(alive_)](
+                                       const std::string& error, std::vector<MachineAddress> addresses) {
+                if (alive.expired())
                     return;
                 if (auto chosen = routable_address(addresses)) {
                     address_ = *chosen;
@@ -130,12 +130,14 @@ private:
         pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
         pg_->round_trip(user_connection_params(c_, address_, "pgnspawnd"),
                         [this](const std::string& error, PgConnection::Stage stage) {
-                            if (error.empty())
-                                return succeed();
+                            if (error.empty()) {
+                                b_.addresses_[c_.name] = address_;  // for GetAddress
+                                return finish("");
+                            }
                             if (stage == PgConnection::Stage::Query)
-                                return fail(as_user_failure(c_, error, stage));
+                                return finish(as_user_failure(c_, error, stage));
                             if (!pg_connect_error_is_transient(error))
-                                return fail(fmt::format(
+                                return finish(fmt::format(
                                     "cannot connect to {}:{} as \"{}\": {}. The guest must run PostgreSQL on port "
                                     "{} with the role \"{}\" (the configured password, scram-sha-256) and the "
                                     "database \"{}\"",
@@ -147,36 +149,40 @@ private:
 
     /// Waits (on the loop, never blocking) before trying again: 50 ms, doubling to 1 s.
     void retry(std::function<void()> again) {
-        retry_timer_ = b_.loop().add_timer(backoff_, [this, again = std::move(again)] {
-            if (!finished())
-                again();
-        });
+        retry_timer_ = b_.loop().add_timer(backoff_, std::move(again), c_.name);
         backoff_ = std::min(backoff_ * 2, kLongestRetry);
     }
 
-    /// Remembered for GetAddress once the start has succeeded.
-    void succeed() {
-        boot_.addresses_[c_.name] = address_;
-        finish("");
+    void finish(const std::string& error) {
+        if (auto done = std::move(done_))
+            done(error);
     }
 
-    BootBackend& boot_;
+    BootBackend& b_;
+    InstanceConfig c_;
+    Done done_;
     std::string address_;
     std::string last_attempt_;
     std::chrono::milliseconds backoff_ = kFirstRetry;
     EventSource retry_timer_;
     std::unique_ptr<PgConnection> pg_;
+    std::shared_ptr<const void> alive_ = std::make_shared<char>(0);  ///< for machined's late answer
 };
 
 // ---------------------------------------------------------------------------------------
 
-BootBackend::BootBackend(EventLoop& loop, SystemdClient& systemd, BackendSettings settings)
+BootBackend::BootBackend(EventLoop& loop, Systemd& systemd, BackendSettings settings)
     : ContainerBackend(loop, systemd, std::move(settings)) {}
 
 BootBackend::~BootBackend() = default;
 
 void BootBackend::start(const InstanceConfig& config, Done done, Progress progress) {
-    run_start(std::make_shared<StartOperation>(*this, config, std::move(done), std::move(progress)));
+    auto steps = std::make_shared<Steps>(*this, config);
+    ContainerDescription d = boot_container(config, settings());
+    d.prepare = [steps](const PhaseReport& phase, Done step_done) { steps->prepare(phase, std::move(step_done)); };
+    d.ready = [steps](const PhaseReport& phase, Done step_done) { steps->ready(phase, std::move(step_done)); };
+    d.timeout_message = [steps] { return steps->timeout_message(); };
+    start_container(*this, config, std::move(d), std::move(done), std::move(progress));
 }
 
 void BootBackend::stop(const InstanceConfig& config, Done done) {
@@ -186,13 +192,11 @@ void BootBackend::stop(const InstanceConfig& config, Done done) {
     systemd().stop_unit(unit_name(config.name), [done](const std::string& error, bool) { done(error); });
 }
 
-bool BootBackend::is_running(const InstanceConfig& config) {
-    if (!ContainerBackend::is_running(config))
-        return false;
-    if (config.network == NetworkMode::Private)
+void BootBackend::watch(const InstanceConfig& config, std::function<void(const std::string& why)> on_exit) {
+    if (config.network == NetworkMode::Private && !addresses_.count(config.name))
         if (auto chosen = routable_address(systemd().machine_addresses_blocking(machine_name(config.name))))
             addresses_[config.name] = *chosen;
-    return true;
+    ContainerBackend::watch(config, std::move(on_exit));
 }
 
 std::pair<std::string, uint16_t> BootBackend::address(const InstanceConfig& config) {

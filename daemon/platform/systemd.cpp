@@ -27,6 +27,9 @@ constexpr uint64_t kCallTimeoutUsec = 30'000'000;
 using Property = sdbus::Struct<std::string, sdbus::Variant>;
 using ExecCommand = sdbus::Struct<std::string, std::vector<std::string>, bool>;
 using AuxUnit = sdbus::Struct<std::string, std::vector<Property>>;
+/// ListUnitsByNames: name, description, load state, active state, sub state, ...
+using UnitInfo = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
+                               sdbus::ObjectPath, uint32_t, std::string, sdbus::ObjectPath>;
 
 std::string describe(const sdbus::Error& e) { return e.getMessage().empty() ? e.getName() : e.getMessage(); }
 }  // namespace
@@ -184,8 +187,6 @@ SystemdClient::Watch SystemdClient::watch_unit(const std::string& unit,
 
 void SystemdClient::unit_state(const std::string& unit,
                                std::function<void(const std::string& error, const UnitState&)> done) {
-    using UnitInfo = sdbus::Struct<std::string, std::string, std::string, std::string, std::string, std::string,
-                                   sdbus::ObjectPath, uint32_t, std::string, sdbus::ObjectPath>;
     manager_->callMethodAsync("ListUnitsByNames")
         .onInterface(kManagerIface)
         .withTimeout(kCallTimeoutUsec)
@@ -235,6 +236,7 @@ std::vector<MachineAddress> SystemdClient::machine_addresses_blocking(const std:
         std::vector<RawAddress> raw;
         machined_->callMethod("GetMachineAddresses")
             .onInterface(kMachinedIface)
+            .withTimeout(kBlockingCallTimeoutUsec)
             .withArguments(machine)
             .storeResultsTo(raw);
         return to_addresses(raw);
@@ -263,7 +265,12 @@ void SystemdClient::remove_machine(const std::string& machine, Done done) {
 std::string SystemdClient::active_state_blocking(const std::string& unit) {
     try {
         auto proxy = sdbus::createProxy(bus_, kSystemd, unit_object_path(unit));
-        sdbus::Variant v = proxy->getProperty("ActiveState").onInterface(kUnitIface);
+        sdbus::Variant v;
+        proxy->callMethod("Get")
+            .onInterface("org.freedesktop.DBus.Properties")
+            .withTimeout(kBlockingCallTimeoutUsec)
+            .withArguments(std::string(kUnitIface), std::string("ActiveState"))
+            .storeResultsTo(v);
         return v.get<std::string>();
     } catch (const sdbus::Error& e) {
         log_warning(fmt::format("Failed to read the state of {}: {}", unit, describe(e)));
@@ -272,7 +279,7 @@ std::string SystemdClient::active_state_blocking(const std::string& unit) {
 }
 
 std::vector<std::string> SystemdClient::journal_tail(const std::string& unit, std::size_t lines,
-                                                     uint64_t since_realtime_usec) {
+                                                     uint64_t since_realtime_usec) const {
     sd_journal* j = nullptr;
     if (sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
         return {};

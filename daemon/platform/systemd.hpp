@@ -1,7 +1,8 @@
 // The daemon's view of systemd (PID 1), machined and the journal: transient units for
 // containers, job completion via JobRemoved, unit state changes via PropertiesChanged,
-// leftover machine registrations. All calls are
-// asynchronous on the daemon's bus connection, except the few used once at start-up.
+// leftover machine registrations. `Systemd` is the seam the image kinds use (unit tests
+// put a fake behind it); `SystemdClient` is the real one, on the daemon's bus connection.
+// All calls are asynchronous except the two *_blocking ones, which are bounded (see there).
 #pragma once
 
 #include "platform/address.hpp"
@@ -32,48 +33,83 @@ struct TransientService {
     std::vector<std::string> syscall_architectures;
 };
 
-class SystemdClient {
+/// The calls the image kinds make to systemd, machined and the journal.
+class Systemd {
 public:
     /// error is empty on success.
     using Done = std::function<void(const std::string& error)>;
     /// stopped tells whether a running unit was actually stopped.
     using StopDone = std::function<void(const std::string& error, bool stopped)>;
     using Watch = sdbus::Slot;
-
-    explicit SystemdClient(sdbus::IConnection& bus);
-
-    /// Starts a Type=notify transient service; done runs when its start job has finished.
-    /// unit_exists: systemd refused because a unit of that name is still loaded.
-    void start_transient_service(const TransientService& service,
-                                 std::function<void(const std::string& error, bool unit_exists)> done);
-    /// Stops a unit; a unit that is not loaded counts as already stopped.
-    void stop_unit(const std::string& unit, StopDone done);
-    /// Forgets a failed unit so that its name can be used again (errors are ignored).
-    void reset_failed_unit(const std::string& unit);
-    /// Calls on_state with the new ActiveState each time the unit's state changes.
-    [[nodiscard]] Watch watch_unit(const std::string& unit, std::function<void(const std::string&)> on_state);
     struct UnitState {
         std::string load;    ///< "loaded", "not-found", ...
         std::string active;  ///< "active", "inactive", "failed", ...
     };
+
+    virtual ~Systemd() = default;
+
+    /// Starts a Type=notify transient service; done runs when its start job has finished.
+    /// unit_exists: systemd refused because a unit of that name is still loaded.
+    virtual void start_transient_service(const TransientService& service,
+                                         std::function<void(const std::string& error, bool unit_exists)> done) = 0;
+    /// Stops a unit; a unit that is not loaded counts as already stopped.
+    virtual void stop_unit(const std::string& unit, StopDone done) = 0;
+    /// Forgets a failed unit so that its name can be used again (errors are ignored).
+    virtual void reset_failed_unit(const std::string& unit) = 0;
+    /// Calls on_state with the new ActiveState each time the unit's state changes.
+    [[nodiscard]] virtual Watch watch_unit(const std::string& unit,
+                                           std::function<void(const std::string&)> on_state) = 0;
     /// LoadState and ActiveState of a unit, asynchronously.
-    void unit_state(const std::string& unit, std::function<void(const std::string& error, const UnitState&)> done);
+    virtual void unit_state(const std::string& unit,
+                            std::function<void(const std::string& error, const UnitState&)> done) = 0;
     /// Calls on_removed once systemd has unloaded the unit (its UnitRemoved signal).
-    [[nodiscard]] Watch watch_unit_removed(const std::string& unit, std::function<void()> on_removed);
+    [[nodiscard]] virtual Watch watch_unit_removed(const std::string& unit, std::function<void()> on_removed) = 0;
     /// Makes sure machined has no machine of this name: a leftover registration (from a
     /// crash, say) is terminated and done runs once machined has removed it.
-    void remove_machine(const std::string& machine, Done done);
+    virtual void remove_machine(const std::string& machine, Done done) = 0;
     /// The container's addresses, as machined reports them (GetMachineAddresses).
-    void machine_addresses(const std::string& machine,
-                           std::function<void(const std::string& error, std::vector<MachineAddress>)> done);
-    /// The same, synchronously: start-up (re-adoption) only. Empty on any error.
-    std::vector<MachineAddress> machine_addresses_blocking(const std::string& machine);
-    /// ActiveState of a unit, "inactive" when it is not loaded. Synchronous: start-up only.
-    std::string active_state_blocking(const std::string& unit);
+    virtual void machine_addresses(const std::string& machine,
+                                   std::function<void(const std::string& error, std::vector<MachineAddress>)> done) = 0;
+
+    // The two blocking calls stall the whole daemon while they wait, so each is bounded by
+    // kBlockingCallTimeoutUsec (5 s). They run when the daemon adopts the containers it finds at
+    // start-up, and on the loop only where the answer is needed at once and is rarely
+    // asked for: Backend::is_running (core/manager.cpp) during Start's port check after a
+    // reload and when a removed or changed instance settles. systemd and machined answer
+    // them in about a millisecond; the bound matters only when one of them is stuck.
+
+    /// The addresses, synchronously (bounded). Empty on any error.
+    virtual std::vector<MachineAddress> machine_addresses_blocking(const std::string& machine) = 0;
+    /// ActiveState of a unit, "inactive" when it is not loaded or on any error. Synchronous (bounded).
+    virtual std::string active_state_blocking(const std::string& unit) = 0;
 
     /// The last `lines` messages the unit logged since `since_realtime_usec` (0: any time).
-    static std::vector<std::string> journal_tail(const std::string& unit, std::size_t lines,
-                                                 uint64_t since_realtime_usec);
+    virtual std::vector<std::string> journal_tail(const std::string& unit, std::size_t lines,
+                                                  uint64_t since_realtime_usec) const = 0;
+};
+
+/// How long a blocking call may stall the daemon.
+inline constexpr uint64_t kBlockingCallTimeoutUsec = 5'000'000;
+
+class SystemdClient final : public Systemd {
+public:
+    explicit SystemdClient(sdbus::IConnection& bus);
+
+    void start_transient_service(const TransientService& service,
+                                 std::function<void(const std::string& error, bool unit_exists)> done) override;
+    void stop_unit(const std::string& unit, StopDone done) override;
+    void reset_failed_unit(const std::string& unit) override;
+    [[nodiscard]] Watch watch_unit(const std::string& unit, std::function<void(const std::string&)> on_state) override;
+    void unit_state(const std::string& unit,
+                    std::function<void(const std::string& error, const UnitState&)> done) override;
+    [[nodiscard]] Watch watch_unit_removed(const std::string& unit, std::function<void()> on_removed) override;
+    void remove_machine(const std::string& machine, Done done) override;
+    void machine_addresses(const std::string& machine,
+                           std::function<void(const std::string& error, std::vector<MachineAddress>)> done) override;
+    std::vector<MachineAddress> machine_addresses_blocking(const std::string& machine) override;
+    std::string active_state_blocking(const std::string& unit) override;
+    std::vector<std::string> journal_tail(const std::string& unit, std::size_t lines,
+                                          uint64_t since_realtime_usec) const override;
 
     static std::string unit_object_path(const std::string& unit);
 

@@ -1,0 +1,188 @@
+#include "images/host_start.hpp"
+
+#include "images/files.hpp"
+#include "platform/log.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace pgnspawn {
+
+namespace {
+
+/// The state directory and the container's skeleton root: created once, permissions
+/// re-asserted on every start.
+void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg) {
+    const InstancePaths p(c);
+    make_dir(p.state.parent_path(), 0711, 0, 0);  // not listable; postgres may traverse
+    make_dir(p.state, 0750, 0, pg.gid);
+    make_dir(p.socket_dir, 0700, pg.uid, pg.gid);
+    make_dir(p.root, 0755, 0, 0);
+    for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp",
+                          "dev", "proc", "sys", "root"})
+        make_dir(p.root / d, d == std::string("tmp") ? 01777 : 0755, 0, 0);
+    for (const char* f : {"etc/passwd", "etc/group", "etc/nsswitch.conf"})
+        make_empty_file(p.root / f);
+    for (const char* d : {"bin", "sbin", "lib", "lib64"})
+        make_symlink((std::string("usr/") + d).c_str(), p.root / d);
+}
+
+}  // namespace
+
+HostStart::HostStart(ContainerBackend& backend, const InstanceConfig& config, SparePool& spares)
+    : b_(backend), c_(config), p_(config), spares_(spares),
+      not_before_epoch_(static_cast<long long>(realtime_usec() / 1000000u)) {}
+
+void HostStart::prepare(const PhaseReport& phase, Backend::Done done) {
+    PostgresAccount account{};
+    try {
+        account = postgres_account();
+        prepare_state_directory(c_, account);
+    } catch (const std::exception& e) {
+        return done(e.what());
+    }
+    if (fs::exists(p_.data / "PG_VERSION"))
+        return done("");
+    fresh_cluster_ = true;
+    if (spares_.take(c_, p_.data))
+        return done("");
+    log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
+    phase("initdb");
+    // The start keeps this object (and so initdb_) alive until it has finished.
+    initdb_ = std::make_unique<ClusterInit>(b_.loop(), c_.postgresql_bindir, p_.data_tmp, p_.data, p_.initdb_log,
+                                            account, std::move(done), c_.name);
+}
+
+std::string HostStart::precondition() const { return check_port_free(c_.listen_address, c_.port); }
+
+std::string HostStart::timeout_message() const {
+    return fmt::format("PostgreSQL did not become ready within {} s",
+                       std::chrono::duration_cast<std::chrono::seconds>(b_.settings().start_timeout).count());
+}
+
+void HostStart::ready(const PhaseReport& phase, Backend::Done done) {
+    phase_ = phase;
+    done_ = std::move(done);
+    try {
+        ready_watch_ = b_.loop().add_inotify(
+            p_.data, IN_CLOSE_WRITE | IN_MOVED_TO, [this](const struct inotify_event&) { check_ready(); }, c_.name);
+    } catch (const std::exception& e) {
+        return finish(e.what());
+    }
+    check_ready();  // it may have become ready before the watch was there
+}
+
+void HostStart::check_ready() {
+    if (checked_ready_ || !postmaster_pid_ready(read_file(p_.data / "postmaster.pid"), not_before_epoch_))
+        return;
+    checked_ready_ = true;
+    ready_watch_.reset();
+    if (fresh_cluster_) {
+        phase_("provisioning");
+        return provision();
+    }
+    phase_("connecting");
+    verify_as_user(true);
+}
+
+void HostStart::provision() {
+    provisioning_ = std::make_unique<Provisioning>(b_.loop(), b_.settings().query_timeout);
+    provisioning_->run(c_, p_.socket_dir, [this](const std::string& error) {
+        if (!error.empty())
+            return finish(error);
+        verify_as_user(false);
+    });
+}
+
+/// The promise of Start: a real round trip, as the configured user, over TCP. On a
+/// cluster provisioned by an earlier start it comes first (provision_on_failure): when it
+/// works, the role, its password and the database are as configured and nothing is
+/// written; when it does not (the password was changed in the configuration or in the
+/// database, the role or database is gone), the role and database are provisioned and the
+/// round trip made again.
+void HostStart::verify_as_user(bool provision_on_failure) {
+    pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
+    pg_->round_trip(
+        user_connection_params(c_, c_.listen_address, "pgnspawnd"),
+        [this, provision_on_failure](const std::string& error, PgConnection::Stage stage) {
+            if (error.empty())
+                return finish("");
+            const auto failure = as_user_failure(c_, error, stage);
+            if (!provision_on_failure)
+                return finish(failure);
+            log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
+                     c_.name);
+            phase_("provisioning");
+            provision();
+        });
+}
+
+void HostStart::finish(const std::string& error) {
+    if (auto done = std::move(done_))
+        done(error);
+}
+
+// ---------------------------------------------------------------------------------------
+
+bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch) {
+    std::istringstream in(contents);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    if (lines.size() < 8)
+        return false;
+    auto status = lines[7];
+    while (!status.empty() && status.back() == ' ')
+        status.pop_back();
+    long long started = 0;
+    try {
+        started = std::stoll(lines[2]);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return status == "ready" && started >= not_before_epoch;
+}
+
+std::string check_port_free(const std::string& address, uint16_t port) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family = AF_INET;
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+        family = AF_INET6;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        len = sizeof(*v6);
+    } else {
+        return fmt::format("{} is not an IP address", address);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fmt::format("cannot create a socket: {}", std::strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // as PostgreSQL does
+    std::string error;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+        error = errno == EADDRINUSE
+                    ? fmt::format("port {} on {} is already in use by another process", port, address)
+                    : fmt::format("cannot listen on {} port {}: {}", address, port, std::strerror(errno));
+    close(fd);
+    return error;
+}
+
+}  // namespace pgnspawn
