@@ -104,27 +104,34 @@ void HostStart::provision() {
     });
 }
 
-/// The promise of Start: a real round trip, as the configured user, over TCP. On a
-/// cluster provisioned by an earlier start it comes first (provision_on_failure): when it
-/// works, the role, its password and the database are as configured and nothing is
-/// written; when it does not (the password was changed in the configuration or in the
-/// database, the role or database is gone), the role and database are provisioned and the
-/// round trip made again.
+/// The promise of Start: a real round trip, as the configured user, over TCP, which also
+/// reads the role's attributes. On a cluster provisioned by an earlier start it comes
+/// first (provision_on_failure): when it works and the attributes are as configured, the
+/// role, its password and the database are as configured and nothing is written; when it
+/// does not (the password, createdb or superuser was changed in the configuration or in
+/// the database, the role or database is gone), the role and database are provisioned and
+/// the round trip made again.
 void HostStart::verify_as_user(bool provision_on_failure) {
     pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
-    pg_->round_trip(
-        user_connection_params(c_, c_.listen_address, "pgnspawnd"),
-        [this, provision_on_failure](const std::string& error, PgConnection::Stage stage) {
-            if (error.empty())
-                return finish("");
-            const auto failure = as_user_failure(c_, error, stage);
-            if (!provision_on_failure)
-                return finish(failure);
-            log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
-                     c_.name);
-            phase_("provisioning");
-            provision();
+    auto checked = [this, provision_on_failure](const std::string& failure) {
+        if (failure.empty())
+            return finish("");
+        if (!provision_on_failure)
+            return finish(failure);
+        log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
+                 c_.name);
+        phase_("provisioning");
+        provision();
+    };
+    pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"), [this, checked](const std::string& error) {
+        if (!error.empty())
+            return checked(as_user_failure(c_, error, PgConnection::Stage::Connect));
+        pg_->query(kRoleAttributesSql, [this, checked](const std::string& error2, PgRows rows) {
+            if (!error2.empty())
+                return checked(fmt::format("reading the role's attributes as \"{}\" failed: {}", c_.user, error2));
+            checked(role_attributes_difference(rows, c_));
         });
+    });
 }
 
 void HostStart::finish(const std::string& error) {

@@ -13,7 +13,7 @@ InstancePaths::InstancePaths(const InstanceConfig& c)
 
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     const InstancePaths p(c);
-    return {
+    std::vector<std::string> argv{
         nspawn_binary,
         "--quiet",
         "--keep-unit",
@@ -50,6 +50,10 @@ std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string&
         "-c",
         "logging_collector=off",
     };
+    if (c.durability == Durability::Fast)
+        for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
+            argv.insert(argv.end(), {"-c", setting});
+    return argv;
 }
 
 SyscallConfinement host_syscall_confinement() {

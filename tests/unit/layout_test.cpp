@@ -119,6 +119,21 @@ TEST_F(LayoutTest, PostgresSettingsFollowTheBinary) {
     EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, "listen_addresses=127.0.0.1"));
 }
 
+TEST_F(LayoutTest, DurableIsPostgresqlsDefaults) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
+        EXPECT_FALSE(has_setting(argv, setting)) << setting;
+}
+
+TEST_F(LayoutTest, FastTurnsOffFsyncSynchronousCommitAndFullPageWrites) {
+    config.durability = Durability::Fast;
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
+        EXPECT_TRUE(has_setting(argv, setting)) << setting;
+        EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, setting)) << setting;
+    }
+}
+
 TEST_F(LayoutTest, PortAndAddressFollowTheConfiguration) {
     config.port = 6543;
     config.listen_address = "::1";
