@@ -40,6 +40,9 @@ let
       durability = nullable (types.enum [ "durable" "fast" ]) ''
         Host image only. "fast" turns fsync, synchronous_commit and full_page_writes off: a
         crash can lose or corrupt the data (default "durable").'';
+      ephemeral = nullable types.bool ''
+        Host image only. The data directory on a tmpfs (/run/pgnspawn/NAME): removed at Stop,
+        a new cluster at every start (default false).'';
       directory = nullable absolutePath "For image = \"directory\": the container's root, e.g. /var/lib/machines/NAME.";
       toplevel = nullable (types.coercedTo types.package toString absolutePath) ''
         For image = "nixos": a NixOS system's `config.system.build.toplevel` (a store path or

@@ -39,9 +39,10 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {
-    "image",     "port",      "listen_address", "database", "user",      "password", "password_file", "version",
-    "autostart", "directory", "toplevel",       "network",  "host_port", "createdb", "superuser",     "durability"};
+constexpr std::array kInstanceKeys = {"image",      "port",          "listen_address", "database",  "user",
+                                      "password",   "password_file", "version",        "autostart", "directory",
+                                      "toplevel",   "network",       "host_port",      "createdb",  "superuser",
+                                      "durability", "ephemeral"};
 
 class Parser {
 public:
@@ -169,21 +170,24 @@ private:
         return *n->value<bool>();
     }
 
-    /// durability: settings on PostgreSQL's command line, so the host image only (a booted
-    /// image runs its own PostgreSQL).
+    /// durability and ephemeral: PostgreSQL's settings and its data directory, so the host
+    /// image only (a booted image runs its own PostgreSQL).
     void data_safety(const toml::table& t, InstanceConfig& c) const {
-        if (auto durability = optional_string(t, "durability")) {
-            if (*durability == "fast")
-                c.durability = Durability::Fast;
-            else if (*durability != "durable")
-                fail(node_of(t, "durability").source(), fmt::format("\"durability\" must be \"durable\" or "
-                                                                    "\"fast\", not {}",
-                                                                    quote_untrusted(*durability)));
-        }
-        if (c.image != ImageKind::Host && t["durability"].node())
+        c.ephemeral = optional_bool(t, "ephemeral", c.ephemeral);
+        if (!env_.runtime_root.empty())
+            c.runtime_directory = env_.runtime_root / c.name;
+        if (c.ephemeral && c.runtime_directory.empty())
+            fail(node_of(t, "ephemeral").source(), "\"ephemeral\" needs a runtime directory; this build has none");
+        const auto durability = optional_string(t, "durability").value_or("durable");
+        if (durability != "durable" && durability != "fast")
             fail(node_of(t, "durability").source(),
-                 fmt::format("\"durability\" applies to image \"host\" only; a {} image runs its own PostgreSQL",
-                             to_string(c.image)));
+                 fmt::format("\"durability\" must be \"durable\" or \"fast\", not {}", quote_untrusted(durability)));
+        c.durability = durability == "fast" ? Durability::Fast : Durability::Durable;
+        for (const char* key : {"durability", "ephemeral"})
+            if (c.image != ImageKind::Host && t[key].node())
+                fail(node_of(t, key).source(),
+                     fmt::format("\"{}\" applies to image \"host\" only; a {} image runs its own PostgreSQL", key,
+                                 to_string(c.image)));
     }
 
     static const toml::node& node_of(const toml::table& t, std::string_view key) { return *t[key].node(); }

@@ -47,6 +47,10 @@ struct InstanceConfig {
     bool createdb = true;
     bool superuser = false;
     Durability durability = Durability::Durable;
+    /// The data directory lives on a tmpfs (runtime_directory): gone at Stop, a fresh
+    /// cluster on every start.
+    bool ephemeral = false;
+    std::filesystem::path runtime_directory;  ///< e.g. /run/pgnspawn/NAME
 
     bool operator==(const InstanceConfig&) const = default;
 };
@@ -60,6 +64,7 @@ std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b);
 struct ConfigEnvironment {
     std::filesystem::path state_root;         ///< default /var/lib/pgnspawn
     std::filesystem::path postgresql_libdir;  ///< default /usr/lib/postgresql
+    std::filesystem::path runtime_root;       ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
 };
 
 struct Config {

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -27,6 +29,13 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
     make_dir(p.state.parent_path(), 0711, 0, 0);  // not listable; postgres may traverse
     make_dir(p.state, 0750, 0, pg.gid);
     make_dir(p.socket_dir, 0700, pg.uid, pg.gid);
+    if (c.ephemeral) {
+        // The tmpfs the data lives in (the unit's RuntimeDirectory); what an earlier start
+        // left there (the daemon stopped before the instance) is thrown away.
+        make_dir(c.runtime_directory.parent_path(), 0711, 0, 0);
+        make_dir(c.runtime_directory, 0750, 0, pg.gid);
+        remove_ephemeral_data(c);
+    }
     make_dir(p.root, 0755, 0, 0);
     for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp",
                           "dev", "proc", "sys", "root"})
@@ -54,7 +63,9 @@ void HostStart::prepare(const PhaseReport& phase, Backend::Done done) {
     if (fs::exists(p_.data / "PG_VERSION"))
         return done("");
     fresh_cluster_ = true;
-    if (spares_.take(c_, p_.data))
+    // The spare lives on disk and is taken with a rename, which cannot cross into the
+    // tmpfs: an ephemeral instance runs initdb on every start.
+    if (!c_.ephemeral && spares_.take(c_, p_.data))
         return done("");
     log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
     phase("initdb");
@@ -140,6 +151,18 @@ void HostStart::finish(const std::string& error) {
 }
 
 // ---------------------------------------------------------------------------------------
+
+void remove_ephemeral_data(const InstanceConfig& c) {
+    if (!c.ephemeral)
+        return;
+    const InstancePaths p(c);
+    for (const auto& dir : {p.data, p.data_tmp}) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        if (ec)
+            throw std::runtime_error(fmt::format("cannot remove {}: {}", dir.string(), ec.message()));
+    }
+}
 
 bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch) {
     std::istringstream in(contents);

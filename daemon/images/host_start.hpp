@@ -50,6 +50,10 @@ private:
     std::unique_ptr<PgConnection> pg_;
 };
 
+/// An ephemeral instance's data directory (on the tmpfs) removed; nothing for others.
+/// Throws a sentence naming the directory when it cannot be removed.
+void remove_ephemeral_data(const InstanceConfig& c);
+
 /// Whether postmaster.pid says a postmaster started at or after `not_before_epoch` is
 /// ready for connections (line 8 is "ready"; line 3 is its start time).
 bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch);

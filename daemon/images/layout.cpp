@@ -7,9 +7,10 @@
 namespace pgnspawn {
 
 InstancePaths::InstancePaths(const InstanceConfig& c)
-    : state(c.state_directory), root(c.state_directory / "root"), data(c.state_directory / "data"),
-      data_tmp(c.state_directory / "data.new"), socket_dir(c.state_directory / "run"),
-      initdb_log(c.state_directory / "initdb.log") {}
+    : state(c.state_directory), root(c.state_directory / "root"),
+      data((c.ephemeral ? c.runtime_directory : c.state_directory) / "data"),
+      data_tmp((c.ephemeral ? c.runtime_directory : c.state_directory) / "data.new"),
+      socket_dir(c.state_directory / "run"), initdb_log(c.state_directory / "initdb.log") {}
 
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     const InstancePaths p(c);

@@ -15,8 +15,8 @@ namespace pgnspawn {
 struct InstancePaths {
     std::filesystem::path state;       ///< STATE            (0750 root:postgres)
     std::filesystem::path root;        ///< STATE/root       the container's tiny root directory
-    std::filesystem::path data;        ///< STATE/data       PGDATA (0700 postgres)
-    std::filesystem::path data_tmp;    ///< STATE/data.new   initdb target, renamed when complete
+    std::filesystem::path data;        ///< STATE/data       PGDATA (0700 postgres); ephemeral: RUNTIME/data
+    std::filesystem::path data_tmp;    ///< STATE/data.new   initdb target, renamed when complete (ephemeral: RUNTIME/)
     std::filesystem::path socket_dir;  ///< STATE/run        PostgreSQL's unix socket (0750)
     std::filesystem::path initdb_log;  ///< STATE/initdb.log
 

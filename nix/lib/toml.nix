@@ -14,7 +14,7 @@ let
   keys = [
     "image" "port" "listen_address" "database" "user" "password" "password_file"
     "version" "autostart" "directory" "toplevel" "network" "host_port"
-    "createdb" "superuser" "durability"
+    "createdb" "superuser" "durability" "ephemeral"
   ];
   stringKeys = [
     "image" "listen_address" "database" "user" "password" "password_file"
@@ -67,7 +67,7 @@ let
       if builtins.isInt v then toString v
       else if builtins.isString v then quote v
       else bad "a PostgreSQL major version such as 15"
-    else if key == "autostart" || key == "createdb" || key == "superuser" then
+    else if key == "autostart" || key == "createdb" || key == "superuser" || key == "ephemeral" then
       if builtins.isBool v then (if v then "true" else "false") else bad "true or false"
     else throw "pgnspawn: internal error: no format for key ${key}";
 

@@ -36,5 +36,6 @@
     password_file = "/etc/pgnspawn/scratch.pass";
     autostart = true;
     durability = "fast";
+    ephemeral = true;
   };
 }

@@ -67,7 +67,7 @@ assert n["image"] == "nixos" and n["network"] == "private" and n["port"] == 5440
 assert n["toplevel"].startswith("/nix/store/") and n["password_file"] == "/etc/pgnspawn/nixdev.pass", n
 assert "password" not in n and "image" not in inst["scratch"], "null or unset keys must be left out"
 assert inst["helloworld"]["createdb"] is True and inst["helloworld"]["superuser"] is False, inst["helloworld"]
-assert inst["scratch"]["durability"] == "fast" and "createdb" not in n, (inst["scratch"], n)
+assert inst["scratch"]["durability"] == "fast" and inst["scratch"]["ephemeral"] is True and "createdb" not in n, (inst["scratch"], n)
 PY
 )
 verdict nix_golden_toml_is_valid $? "$why"
@@ -87,6 +87,7 @@ refusals=(
     '{ x = { port = 1; password = "p"; createdb = "yes"; }; }'     '"createdb" must be true or false'
     '{ x = { port = 1; password = "p"; superuser = 1; }; }'        '"superuser" must be true or false'
     '{ x = { port = 1; password = "p"; durability = "unsafe"; }; }' '"durability" must be one of'
+    '{ x = { port = 1; password = "p"; ephemeral = "yes"; }; }'    '"ephemeral" must be true or false'
 )
 why=
 for ((i = 0; i < ${#refusals[@]}; i += 2)); do

@@ -197,6 +197,30 @@ TEST_F(ConfigTest, DurabilityMustBeDurableOrFast) {
     EXPECT_THAT(error_of(db_instance("durability = false\n")), HasSubstr("\"durability\" must be a string"));
 }
 
+TEST_F(ConfigTest, EphemeralIsOffByDefaultAndLivesInTheRuntimeDirectory) {
+    const ConfigEnvironment with_runtime{env.state_root, env.postgresql_libdir, "/run/pgnspawn-test"};
+    const InstanceConfig d = parse_config(db_instance(), "test.toml", with_runtime).instances.at(0);
+    EXPECT_FALSE(d.ephemeral);
+    const InstanceConfig c = parse_config(db_instance("ephemeral = true\n"), "test.toml", with_runtime).instances.at(0);
+    EXPECT_TRUE(c.ephemeral);
+    EXPECT_EQ(c.runtime_directory, "/run/pgnspawn-test/db");
+}
+
+TEST_F(ConfigTest, EphemeralIsAnErrorWithoutARuntimeDirectoryOrOnABootedImage) {
+    EXPECT_THAT(error_of(db_instance("ephemeral = true\n")),
+                HasSubstr("\"ephemeral\" needs a runtime directory; this build has none"));
+    EXPECT_THAT(error_of(db_instance("ephemeral = 1\n")), HasSubstr("\"ephemeral\" must be true or false"));
+    const ConfigEnvironment with_runtime{env.state_root, env.postgresql_libdir, "/run/pgnspawn-test"};
+    try {
+        parse_config(db_instance("image = \"nixos\"\ntoplevel = \"/nix/store/x-nixos-system\"\nephemeral = true\n"),
+                     "test.toml", with_runtime);
+        ADD_FAILURE() << "ephemeral on a nixos image was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith("test.toml:6:13: "));
+        EXPECT_THAT(e.what(), HasSubstr("\"ephemeral\" applies to image \"host\" only"));
+    }
+}
+
 TEST_F(ConfigTest, DurabilityAppliesToTheHostImageOnly) {
     const std::string err =
         error_of(db_instance("image = \"directory\"\ndirectory = \"/srv/os\"\n"

@@ -3,7 +3,8 @@
 # DATABASE_URL role, as an unprivileged developer in the group pgnspawn; createdb = false
 # refuses, and flipping it applies on the next start (the warm-start shortcut does not
 # skip it); durability = "fast" runs PostgreSQL with fsync, synchronous_commit and
-# full_page_writes off. Its two instances are added to /etc/pgnspawn/pgnspawn.toml by
+# full_page_writes off; ephemeral = true keeps the data on a tmpfs (/run/pgnspawn), gone
+# at Stop, a fresh cluster at every start. Its three instances are added to /etc/pgnspawn/pgnspawn.toml by
 # the first test and removed by the last (the other suites count the instances).
 # Sourced by run.sh.
 
@@ -32,6 +33,11 @@ durability = "fast"
 port = 5442
 password = "nocreate-pw-5521"
 createdb = false
+
+[instances.ephem]
+port = 5443
+password = "ephem-pw-3390"
+ephemeral = true
 EOT
              systemctl reload pgnspawnd
              getent group pgnspawn >/dev/null || groupadd --system pgnspawn
@@ -156,12 +162,31 @@ t_testdbs_createdb_false_then_true() {
         "nocreate's attributes"
 }
 
+t_testdbs_ephemeral() {
+    local out
+    call Start s ephem >/dev/null || fail "Start of ephem failed"
+    out=$(tdb_as_dev "psql -XAtqc 'CREATE TABLE t (x int)' -c 'INSERT INTO t VALUES (42)' -c 'SELECT x FROM t'" ephem)
+    expect_eq "$out" 42 "a row written to the ephemeral instance" || return 1
+    expect_eq "$(H findmnt -n -o FSTYPE -T /run/pgnspawn/ephem/data)" tmpfs "the data directory's file system" || return 1
+    H test -f /run/pgnspawn/ephem/data/PG_VERSION || fail "no cluster in /run/pgnspawn/ephem/data"
+    H test ! -e /var/lib/pgnspawn/ephem/data || fail "/var/lib/pgnspawn/ephem/data exists"
+    call Stop s ephem >/dev/null || fail "Stop of ephem failed"
+    H test ! -e /run/pgnspawn/ephem/data || fail "the data directory is still there after Stop"
+    out=$(H find /var/lib/pgnspawn/ephem /run/pgnspawn/ephem \( -name PG_VERSION -o -name base -o -name pg_wal \) -print)
+    expect_eq "$out" "" "cluster files left after Stop" || return 1
+    call Start s ephem >/dev/null || fail "second Start of ephem failed"
+    out=$(tdb_as_dev "psql -XAtqc 'SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()'" ephem)
+    call Stop s ephem >/dev/null
+    expect_eq "$out" 0 "tables after Stop and Start"
+}
+
 t_testdbs_teardown() {
     call Stop s testdbs >/dev/null 2>&1
     call Stop s nocreate >/dev/null 2>&1
+    call Stop s ephem >/dev/null 2>&1
     H sh -c 'mv /etc/pgnspawn/pgnspawn.toml.before-testdbs /etc/pgnspawn/pgnspawn.toml && systemctl reload pgnspawnd' ||
         fail "cannot restore the configuration"
 }
 
 suite_tests+=(testdbs_setup testdbs_django_test_runner testdbs_sqlx_pattern testdbs_fast_durability
-    testdbs_createdb_false_then_true testdbs_teardown)
+    testdbs_createdb_false_then_true testdbs_ephemeral testdbs_teardown)
