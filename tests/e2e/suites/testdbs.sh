@@ -142,6 +142,10 @@ t_testdbs_createdb_false_then_true() {
     call Start s nocreate >/dev/null || fail "Start of nocreate failed"
     out=$(tdb_as_dev "psql -XAtqc 'CREATE DATABASE nc_x'" nocreate)
     expect_match "$out" 'permission denied to create database' || return 1
+    # What Django's test runner said before createdb existed (the project of the Django test).
+    out=$(tdb_as_dev 'cd proj && PYTHONPATH=. python3 -m django test --settings=settings --noinput' nocreate) &&
+        fail "django test passed without CREATEDB: $out"
+    expect_match "$out" 'Got an error creating the test database: permission denied to create database' || return 1
     call Stop s nocreate >/dev/null || fail "Stop of nocreate failed"
     H sed -i 's/^createdb = false$/createdb = true/' /etc/pgnspawn/pgnspawn.toml || fail "cannot edit the configuration"
     H systemctl reload pgnspawnd || fail "reload failed"
