@@ -64,7 +64,7 @@ std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b);
 struct ConfigEnvironment {
     std::filesystem::path state_root;         ///< default /var/lib/pgnspawn
     std::filesystem::path postgresql_libdir;  ///< default /usr/lib/postgresql
-    std::filesystem::path runtime_root;       ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
+    std::filesystem::path runtime_root = {};  ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
 };
 
 struct Config {
