@@ -39,7 +39,7 @@ port = 5443
 password = "ephem-pw-3390"
 ephemeral = true
 EOT
-             systemctl reload pgnspawnd
+             systemctl try-reload-or-restart pgnspawnd
              getent group pgnspawn >/dev/null || groupadd --system pgnspawn
              id tdbdev >/dev/null 2>&1 || useradd --create-home --groups pgnspawn tdbdev' ||
         fail "cannot set up the testdbs instances and user"
