@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     if (!options)
         return exit_code;
 
-    const ConfigEnvironment env{PGNSPAWN_STATE_DIR, PGNSPAWN_POSTGRESQL_LIBDIR};
+    const ConfigEnvironment env{PGNSPAWN_STATE_DIR, PGNSPAWN_POSTGRESQL_LIBDIR, PGNSPAWN_RUNTIME_DIR};
     Config config;
     // A bad file at start-up: the daemon still comes up, so that every caller is told
     // what is wrong at once (BadConfiguration) instead of waiting for D-Bus activation

@@ -35,6 +35,14 @@ let
       version = nullable (types.either types.ints.positive types.str)
         "PostgreSQL major version for the host image, e.g. 15 (default: newest in postgresqlPackages).";
       autostart = nullable types.bool "Start the instance when pgnspawnd starts (default false).";
+      createdb = nullable types.bool "The role may create databases, CREATEDB (default true); applies at the next start.";
+      superuser = nullable types.bool "The role is a superuser, SUPERUSER (default false); applies at the next start.";
+      durability = nullable (types.enum [ "durable" "fast" ]) ''
+        Host image only. "fast" turns fsync, synchronous_commit and full_page_writes off: a
+        crash can lose or corrupt the data (default "durable").'';
+      ephemeral = nullable types.bool ''
+        Host image only. The data directory on a tmpfs (/run/pgnspawn/NAME): removed at Stop,
+        a new cluster at every start (default false).'';
       directory = nullable absolutePath "For image = \"directory\": the container's root, e.g. /var/lib/machines/NAME.";
       toplevel = nullable (types.coercedTo types.package toString absolutePath) ''
         For image = "nixos": a NixOS system's `config.system.build.toplevel` (a store path or

@@ -30,6 +30,8 @@ std::string_view to_string(ImageKind kind) {
 
 std::string_view to_string(NetworkMode mode) { return mode == NetworkMode::Private ? "private" : "host"; }
 
+std::string_view to_string(Durability durability) { return durability == Durability::Fast ? "fast" : "durable"; }
+
 const InstanceConfig* Config::find(std::string_view name) const {
     auto it = std::find_if(instances.begin(), instances.end(), [&](const auto& i) { return i.name == name; });
     return it == instances.end() ? nullptr : &*it;
@@ -37,9 +39,10 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {"image",    "port",          "listen_address", "database",  "user",
-                                      "password", "password_file", "version",        "autostart", "directory",
-                                      "toplevel", "network",       "host_port"};
+constexpr std::array kInstanceKeys = {"image",      "port",          "listen_address", "database",  "user",
+                                      "password",   "password_file", "version",        "autostart", "directory",
+                                      "toplevel",   "network",       "host_port",      "createdb",  "superuser",
+                                      "durability", "ephemeral"};
 
 class Parser {
 public:
@@ -151,12 +154,40 @@ private:
             fail(v->source(), fmt::format("\"version\" applies to image \"host\" only; a {} image brings its own "
                                           "PostgreSQL",
                                           to_string(c.image)));
-        if (const toml::node* autostart = (*table)["autostart"].node()) {
-            if (!autostart->is_boolean())
-                fail(autostart->source(), "\"autostart\" must be true or false");
-            c.autostart = *autostart->value<bool>();
-        }
+        c.autostart = optional_bool(*table, "autostart", c.autostart);
+        c.createdb = optional_bool(*table, "createdb", c.createdb);
+        c.superuser = optional_bool(*table, "superuser", c.superuser);
+        data_safety(*table, c);
         return c;
+    }
+
+    bool optional_bool(const toml::table& t, std::string_view key, bool fallback) const {
+        const toml::node* n = t[key].node();
+        if (!n)
+            return fallback;
+        if (!n->is_boolean())
+            fail(n->source(), fmt::format("\"{}\" must be true or false", key));
+        return *n->value<bool>();
+    }
+
+    /// durability and ephemeral: PostgreSQL's settings and its data directory, so the host
+    /// image only (a booted image runs its own PostgreSQL).
+    void data_safety(const toml::table& t, InstanceConfig& c) const {
+        c.ephemeral = optional_bool(t, "ephemeral", c.ephemeral);
+        if (!env_.runtime_root.empty())
+            c.runtime_directory = env_.runtime_root / c.name;
+        if (c.ephemeral && c.runtime_directory.empty())
+            fail(node_of(t, "ephemeral").source(), "\"ephemeral\" needs a runtime directory; this build has none");
+        const auto durability = optional_string(t, "durability").value_or("durable");
+        if (durability != "durable" && durability != "fast")
+            fail(node_of(t, "durability").source(),
+                 fmt::format("\"durability\" must be \"durable\" or \"fast\", not {}", quote_untrusted(durability)));
+        c.durability = durability == "fast" ? Durability::Fast : Durability::Durable;
+        for (const char* key : {"durability", "ephemeral"})
+            if (c.image != ImageKind::Host && t[key].node())
+                fail(node_of(t, key).source(),
+                     fmt::format("\"{}\" applies to image \"host\" only; a {} image runs its own PostgreSQL", key,
+                                 to_string(c.image)));
     }
 
     static const toml::node& node_of(const toml::table& t, std::string_view key) { return *t[key].node(); }
@@ -335,20 +366,6 @@ std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b) {
         a.listen_address == b.listen_address)
         return fmt::format("port {} on {}", a.port, a.listen_address);
     return {};
-}
-
-std::string newest_postgresql_version(const std::filesystem::path& libdir) {
-    std::error_code ec;
-    int best = -1;
-    for (const auto& entry : std::filesystem::directory_iterator(libdir, ec)) {
-        const auto name = entry.path().filename().string();
-        if (name.empty() || name.size() > 4 || !std::all_of(name.begin(), name.end(), ::isdigit))
-            continue;
-        if (!std::filesystem::exists(entry.path() / "bin/postgres", ec))
-            continue;
-        best = std::max(best, std::stoi(name));
-    }
-    return best < 0 ? std::string() : std::to_string(best);
 }
 
 Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env) {

@@ -17,9 +17,13 @@ namespace pgnspawn {
 enum class ImageKind { Host, Directory, Nixos };
 /// host: the host's network namespace. private: a veth pair, address from machined.
 enum class NetworkMode { Host, Private };
+/// durable: PostgreSQL's defaults. fast: fsync, synchronous_commit and full_page_writes
+/// off, for data that may be lost in a crash.
+enum class Durability { Durable, Fast };
 
 std::string_view to_string(ImageKind kind);
 std::string_view to_string(NetworkMode mode);
+std::string_view to_string(Durability durability);
 
 struct InstanceConfig {
     std::string name;
@@ -39,6 +43,14 @@ struct InstanceConfig {
     std::filesystem::path state_directory;    ///< e.g. /var/lib/pgnspawn/NAME
     /// Started by the daemon when it starts (at boot, if pgnspawnd.service is enabled).
     bool autostart = false;
+    /// Attributes of the configured role, applied on every start where they differ.
+    bool createdb = true;
+    bool superuser = false;
+    Durability durability = Durability::Durable;
+    /// The data directory lives on a tmpfs (runtime_directory): gone at Stop, a fresh
+    /// cluster on every start.
+    bool ephemeral = false;
+    std::filesystem::path runtime_directory;  ///< e.g. /run/pgnspawn/NAME
 
     bool operator==(const InstanceConfig&) const = default;
 };
@@ -52,6 +64,7 @@ std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b);
 struct ConfigEnvironment {
     std::filesystem::path state_root;         ///< default /var/lib/pgnspawn
     std::filesystem::path postgresql_libdir;  ///< default /usr/lib/postgresql
+    std::filesystem::path runtime_root = {};  ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
 };
 
 struct Config {

@@ -48,6 +48,14 @@ void HostBackend::stop(const InstanceConfig& config, Done done) {
     systemd().stop_unit(unit_name(config.name), [this, config, p, since, done](const std::string& error, bool stopped) {
         if (!error.empty())
             return done(error);
+        if (stopped && config.ephemeral) {
+            try {
+                remove_ephemeral_data(config);  // what ephemeral promises: gone at Stop
+            } catch (const std::exception& e) {
+                return done(e.what());
+            }
+            return done("");
+        }
         if (stopped && fs::exists(p.data / "postmaster.pid")) {
             auto tail = log_tail(config, since);
             return done(

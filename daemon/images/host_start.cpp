@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
+#include <system_error>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -27,6 +29,13 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
     make_dir(p.state.parent_path(), 0711, 0, 0);  // not listable; postgres may traverse
     make_dir(p.state, 0750, 0, pg.gid);
     make_dir(p.socket_dir, 0700, pg.uid, pg.gid);
+    if (c.ephemeral) {
+        // The tmpfs the data lives in (the unit's RuntimeDirectory); what an earlier start
+        // left there (the daemon stopped before the instance) is thrown away.
+        make_dir(c.runtime_directory.parent_path(), 0711, 0, 0);
+        make_dir(c.runtime_directory, 0750, 0, pg.gid);
+        remove_ephemeral_data(c);
+    }
     make_dir(p.root, 0755, 0, 0);
     for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp",
                           "dev", "proc", "sys", "root"})
@@ -54,7 +63,9 @@ void HostStart::prepare(const PhaseReport& phase, Backend::Done done) {
     if (fs::exists(p_.data / "PG_VERSION"))
         return done("");
     fresh_cluster_ = true;
-    if (spares_.take(c_, p_.data))
+    // The spare lives on disk and is taken with a rename, which cannot cross into the
+    // tmpfs: an ephemeral instance runs initdb on every start.
+    if (!c_.ephemeral && spares_.take(c_, p_.data))
         return done("");
     log_info(fmt::format("Creating the database cluster of instance {}.", c_.name), c_.name);
     phase("initdb");
@@ -104,27 +115,34 @@ void HostStart::provision() {
     });
 }
 
-/// The promise of Start: a real round trip, as the configured user, over TCP. On a
-/// cluster provisioned by an earlier start it comes first (provision_on_failure): when it
-/// works, the role, its password and the database are as configured and nothing is
-/// written; when it does not (the password was changed in the configuration or in the
-/// database, the role or database is gone), the role and database are provisioned and the
-/// round trip made again.
+/// The promise of Start: a real round trip, as the configured user, over TCP, which also
+/// reads the role's attributes. On a cluster provisioned by an earlier start it comes
+/// first (provision_on_failure): when it works and the attributes are as configured, the
+/// role, its password and the database are as configured and nothing is written; when it
+/// does not (the password, createdb or superuser was changed in the configuration or in
+/// the database, the role or database is gone), the role and database are provisioned and
+/// the round trip made again.
 void HostStart::verify_as_user(bool provision_on_failure) {
     pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
-    pg_->round_trip(
-        user_connection_params(c_, c_.listen_address, "pgnspawnd"),
-        [this, provision_on_failure](const std::string& error, PgConnection::Stage stage) {
-            if (error.empty())
-                return finish("");
-            const auto failure = as_user_failure(c_, error, stage);
-            if (!provision_on_failure)
-                return finish(failure);
-            log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
-                     c_.name);
-            phase_("provisioning");
-            provision();
+    auto checked = [this, provision_on_failure](const std::string& failure) {
+        if (failure.empty())
+            return finish("");
+        if (!provision_on_failure)
+            return finish(failure);
+        log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
+                 c_.name);
+        phase_("provisioning");
+        provision();
+    };
+    pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"), [this, checked](const std::string& error) {
+        if (!error.empty())
+            return checked(as_user_failure(c_, error, PgConnection::Stage::Connect));
+        pg_->query(kRoleAttributesSql, [this, checked](const std::string& error2, PgRows rows) {
+            if (!error2.empty())
+                return checked(fmt::format("reading the role's attributes as \"{}\" failed: {}", c_.user, error2));
+            checked(role_attributes_difference(rows, c_));
         });
+    });
 }
 
 void HostStart::finish(const std::string& error) {
@@ -133,6 +151,18 @@ void HostStart::finish(const std::string& error) {
 }
 
 // ---------------------------------------------------------------------------------------
+
+void remove_ephemeral_data(const InstanceConfig& c) {
+    if (!c.ephemeral)
+        return;
+    const InstancePaths p(c);
+    for (const auto& dir : {p.data, p.data_tmp}) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        if (ec)
+            throw std::runtime_error(fmt::format("cannot remove {}: {}", dir.string(), ec.message()));
+    }
+}
 
 bool postmaster_pid_ready(const std::string& contents, long long not_before_epoch) {
     std::istringstream in(contents);

@@ -24,8 +24,9 @@ public:
     /// The port is free (asked once leftovers are gone, right before the unit starts).
     std::string precondition() const;
     /// postmaster.pid says ready, then: on a fresh cluster the role and database are
-    /// provisioned; on an older one a round trip as the user comes first and provisioning
-    /// only if it fails. Either way it ends with a round trip as the user.
+    /// provisioned; on an older one a round trip as the user (reading its role's CREATEDB
+    /// and SUPERUSER) comes first, and provisioning only if it fails or they differ from
+    /// the configuration. Either way it ends with a round trip as the user.
     void ready(const PhaseReport& phase, Backend::Done done);
     std::string timeout_message() const;
 
@@ -49,6 +50,10 @@ private:
     std::unique_ptr<Provisioning> provisioning_;
     std::unique_ptr<PgConnection> pg_;
 };
+
+/// An ephemeral instance's data directory (on the tmpfs) removed; nothing for others.
+/// Throws a sentence naming the directory when it cannot be removed.
+void remove_ephemeral_data(const InstanceConfig& c);
 
 /// Whether postmaster.pid says a postmaster started at or after `not_before_epoch` is
 /// ready for connections (line 8 is "ready"; line 3 is its start time).

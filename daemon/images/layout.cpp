@@ -7,13 +7,14 @@
 namespace pgnspawn {
 
 InstancePaths::InstancePaths(const InstanceConfig& c)
-    : state(c.state_directory), root(c.state_directory / "root"), data(c.state_directory / "data"),
-      data_tmp(c.state_directory / "data.new"), socket_dir(c.state_directory / "run"),
-      initdb_log(c.state_directory / "initdb.log") {}
+    : state(c.state_directory), root(c.state_directory / "root"),
+      data((c.ephemeral ? c.runtime_directory : c.state_directory) / "data"),
+      data_tmp((c.ephemeral ? c.runtime_directory : c.state_directory) / "data.new"),
+      socket_dir(c.state_directory / "run"), initdb_log(c.state_directory / "initdb.log") {}
 
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     const InstancePaths p(c);
-    return {
+    std::vector<std::string> argv{
         nspawn_binary,
         "--quiet",
         "--keep-unit",
@@ -50,6 +51,10 @@ std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string&
         "-c",
         "logging_collector=off",
     };
+    if (c.durability == Durability::Fast)
+        for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
+            argv.insert(argv.end(), {"-c", setting});
+    return argv;
 }
 
 SyscallConfinement host_syscall_confinement() {

@@ -15,8 +15,8 @@ namespace pgnspawn {
 struct InstancePaths {
     std::filesystem::path state;       ///< STATE            (0750 root:postgres)
     std::filesystem::path root;        ///< STATE/root       the container's tiny root directory
-    std::filesystem::path data;        ///< STATE/data       PGDATA (0700 postgres)
-    std::filesystem::path data_tmp;    ///< STATE/data.new   initdb target, renamed when complete
+    std::filesystem::path data;        ///< STATE/data       PGDATA (0700 postgres); ephemeral: RUNTIME/data
+    std::filesystem::path data_tmp;    ///< STATE/data.new   initdb target, renamed when complete (ephemeral: RUNTIME/)
     std::filesystem::path socket_dir;  ///< STATE/run        PostgreSQL's unix socket (0750)
     std::filesystem::path initdb_log;  ///< STATE/initdb.log
 
@@ -29,7 +29,8 @@ inline constexpr const char* kContainerSocketDir = "/run/postgresql";
 
 /// The systemd-nspawn command line (argv[0] included) that runs PostgreSQL as PID 1 of a
 /// container registered with machined, so that nspawn's --kill-signal=SIGINT reaches the
-/// postmaster directly and requests a fast, clean shutdown.
+/// postmaster directly and requests a fast, clean shutdown. durability = "fast" adds
+/// fsync, synchronous_commit and full_page_writes off.
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
 
 /// The host image's system call confinement, applied by systemd to the transient unit

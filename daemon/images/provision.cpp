@@ -28,9 +28,24 @@ std::string ensure_role_sql(PGconn* conn, const InstanceConfig& c) {
     return fmt::format(
         "DO $pgnspawn$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {0}) THEN "
         "CREATE ROLE {1} LOGIN; END IF; END $pgnspawn$; "
-        "ALTER ROLE {1} WITH LOGIN PASSWORD {2}; "
+        "ALTER ROLE {1} WITH LOGIN {4} {5} PASSWORD {2}; "
         "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {3}",
-        user_lit.get(), user_id.get(), verifier_lit.get(), db_lit.get());
+        user_lit.get(), user_id.get(), verifier_lit.get(), db_lit.get(), c.createdb ? "CREATEDB" : "NOCREATEDB",
+        c.superuser ? "SUPERUSER" : "NOSUPERUSER");
+}
+
+std::string role_attributes_difference(const PgRows& rows, const InstanceConfig& c) {
+    if (rows.size() != 1 || rows[0].size() != 2)
+        return "its attributes could not be read";
+    std::string difference;
+    auto compare = [&](const std::string& actual, bool wanted, const char* attribute) {
+        if ((actual == "t") != wanted)
+            difference +=
+                fmt::format("{}the role {} {}", difference.empty() ? "" : ", ", wanted ? "lacks" : "has", attribute);
+    };
+    compare(rows[0][0], c.createdb, "CREATEDB");
+    compare(rows[0][1], c.superuser, "SUPERUSER");
+    return difference;
 }
 
 std::string create_database_sql(PGconn* conn, const InstanceConfig& c) {

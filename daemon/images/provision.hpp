@@ -23,11 +23,18 @@ struct PqFreemem {
 /// A string allocated by libpq (an escaped literal or identifier, a password verifier).
 using PqString = std::unique_ptr<char, PqFreemem>;
 
-/// The role exists, can log in, and has the configured password, which travels as a SCRAM
+/// The role exists, can log in, has the configured attributes (CREATEDB, SUPERUSER or
+/// their NO forms) and the configured password, which travels as a SCRAM
 /// verifier (never in clear text); the query's one row counts the databases named as
 /// configured. `conn` supplies the quoting rules (its encoding); it need not be connected.
 /// Throws std::runtime_error when libpq cannot quote or hash.
 std::string ensure_role_sql(PGconn* conn, const InstanceConfig& c);
+/// The round trip of a warm start, as the configured user: its role's attributes.
+inline constexpr const char* kRoleAttributesSql =
+    "SELECT rolcreatedb, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
+/// Empty when `rows` (of kRoleAttributesSql) show the configured attributes; otherwise
+/// what differs, e.g. "the role lacks CREATEDB".
+std::string role_attributes_difference(const PgRows& rows, const InstanceConfig& c);
 /// CREATE DATABASE owned by the configured role. Throws like ensure_role_sql.
 std::string create_database_sql(PGconn* conn, const InstanceConfig& c);
 

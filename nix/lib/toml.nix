@@ -14,15 +14,17 @@ let
   keys = [
     "image" "port" "listen_address" "database" "user" "password" "password_file"
     "version" "autostart" "directory" "toplevel" "network" "host_port"
+    "createdb" "superuser" "durability" "ephemeral"
   ];
   stringKeys = [
     "image" "listen_address" "database" "user" "password" "password_file"
-    "directory" "toplevel" "network"
+    "directory" "toplevel" "network" "durability"
   ];
   absolutePathKeys = [ "password_file" "directory" "toplevel" ];
   choices = {
     image = [ "host" "directory" "nixos" ];
     network = [ "private" "host" ];
+    durability = [ "durable" "fast" ];
   };
 
   elem = x: xs: builtins.any (y: y == x) xs;
@@ -65,7 +67,7 @@ let
       if builtins.isInt v then toString v
       else if builtins.isString v then quote v
       else bad "a PostgreSQL major version such as 15"
-    else if key == "autostart" then
+    else if key == "autostart" || key == "createdb" || key == "superuser" || key == "ephemeral" then
       if builtins.isBool v then (if v then "true" else "false") else bad "true or false"
     else throw "pgnspawn: internal error: no format for key ${key}";
 

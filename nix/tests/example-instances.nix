@@ -12,6 +12,8 @@
     password = "hello \"world\" \\ tab\there";
     version = 15;
     autostart = false;
+    createdb = true;
+    superuser = false;
   };
 
   # A NixOS system built from ../container.nix (its system.build.toplevel), booted in
@@ -33,5 +35,7 @@
     listen_address = "127.0.0.2";
     password_file = "/etc/pgnspawn/scratch.pass";
     autostart = true;
+    durability = "fast";
+    ephemeral = true;
   };
 }

@@ -66,6 +66,8 @@ n = inst["nixdev"]
 assert n["image"] == "nixos" and n["network"] == "private" and n["port"] == 5440 and n["host_port"] == 15440, n
 assert n["toplevel"].startswith("/nix/store/") and n["password_file"] == "/etc/pgnspawn/nixdev.pass", n
 assert "password" not in n and "image" not in inst["scratch"], "null or unset keys must be left out"
+assert inst["helloworld"]["createdb"] is True and inst["helloworld"]["superuser"] is False, inst["helloworld"]
+assert inst["scratch"]["durability"] == "fast" and inst["scratch"]["ephemeral"] is True and "createdb" not in n, (inst["scratch"], n)
 PY
 )
 verdict nix_golden_toml_is_valid $? "$why"
@@ -82,6 +84,10 @@ refusals=(
     '{ x = { port = 1; password = "p"; network = "bridge"; }; }'   '"network" must be one of'
     '{ x = { port = 1; password_file = "relative"; }; }'           '"password_file" must be an absolute path'
     '{ x = { port = 1; password = "p"; autostart = "yes"; }; }'    '"autostart" must be true or false'
+    '{ x = { port = 1; password = "p"; createdb = "yes"; }; }'     '"createdb" must be true or false'
+    '{ x = { port = 1; password = "p"; superuser = 1; }; }'        '"superuser" must be true or false'
+    '{ x = { port = 1; password = "p"; durability = "unsafe"; }; }' '"durability" must be one of'
+    '{ x = { port = 1; password = "p"; ephemeral = "yes"; }; }'    '"ephemeral" must be true or false'
 )
 why=
 for ((i = 0; i < ${#refusals[@]}; i += 2)); do

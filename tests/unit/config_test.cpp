@@ -156,6 +156,79 @@ TEST_F(ConfigTest, AutostartIsListedAmongTheKnownKeys) {
     EXPECT_THAT(err, HasSubstr("autostart"));
 }
 
+// --- role attributes and durability ------------------------------------------------
+
+TEST_F(ConfigTest, TheRoleMayCreateDatabasesButIsNoSuperuserByDefault) {
+    const InstanceConfig c = parse(kExample).instances.at(0);
+    EXPECT_TRUE(c.createdb);
+    EXPECT_FALSE(c.superuser);
+    EXPECT_EQ(c.durability, Durability::Durable);
+    EXPECT_EQ(to_string(c.durability), "durable");
+}
+
+TEST_F(ConfigTest, CreatedbAndSuperuserAreKept) {
+    const InstanceConfig c = parse(db_instance("createdb = false\nsuperuser = true\n")).instances.at(0);
+    EXPECT_FALSE(c.createdb);
+    EXPECT_TRUE(c.superuser);
+    const InstanceConfig d = parse(db_instance("createdb = true\nsuperuser = false\n")).instances.at(0);
+    EXPECT_TRUE(d.createdb);
+    EXPECT_FALSE(d.superuser);
+}
+
+TEST_F(ConfigTest, CreatedbAndSuperuserMustBeBooleans) {
+    for (const char* key : {"createdb", "superuser"}) {
+        const std::string err = error_of(db_instance(std::string(key) + " = \"yes\"\n"));
+        EXPECT_THAT(err, StartsWith("test.toml:4:")) << key;
+        EXPECT_THAT(err, HasSubstr(std::string("\"") + key + "\" must be true or false")) << key;
+    }
+}
+
+TEST_F(ConfigTest, DurabilityFastIsKept) {
+    const InstanceConfig c = parse(db_instance("durability = \"fast\"\n")).instances.at(0);
+    EXPECT_EQ(c.durability, Durability::Fast);
+    EXPECT_EQ(to_string(c.durability), "fast");
+    EXPECT_EQ(parse(db_instance("durability = \"durable\"\n")).instances.at(0).durability, Durability::Durable);
+}
+
+TEST_F(ConfigTest, DurabilityMustBeDurableOrFast) {
+    const std::string err = error_of(db_instance("durability = \"unsafe\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:4:14: "));
+    EXPECT_THAT(err, HasSubstr("\"durability\" must be \"durable\" or \"fast\", not \"unsafe\""));
+    EXPECT_THAT(error_of(db_instance("durability = false\n")), HasSubstr("\"durability\" must be a string"));
+}
+
+TEST_F(ConfigTest, EphemeralIsOffByDefaultAndLivesInTheRuntimeDirectory) {
+    const ConfigEnvironment with_runtime{env.state_root, env.postgresql_libdir, "/run/pgnspawn-test"};
+    const InstanceConfig d = parse_config(db_instance(), "test.toml", with_runtime).instances.at(0);
+    EXPECT_FALSE(d.ephemeral);
+    const InstanceConfig c = parse_config(db_instance("ephemeral = true\n"), "test.toml", with_runtime).instances.at(0);
+    EXPECT_TRUE(c.ephemeral);
+    EXPECT_EQ(c.runtime_directory, "/run/pgnspawn-test/db");
+}
+
+TEST_F(ConfigTest, EphemeralIsAnErrorWithoutARuntimeDirectoryOrOnABootedImage) {
+    EXPECT_THAT(error_of(db_instance("ephemeral = true\n")),
+                HasSubstr("\"ephemeral\" needs a runtime directory; this build has none"));
+    EXPECT_THAT(error_of(db_instance("ephemeral = 1\n")), HasSubstr("\"ephemeral\" must be true or false"));
+    const ConfigEnvironment with_runtime{env.state_root, env.postgresql_libdir, "/run/pgnspawn-test"};
+    try {
+        parse_config(db_instance("image = \"nixos\"\ntoplevel = \"/nix/store/x-nixos-system\"\nephemeral = true\n"),
+                     "test.toml", with_runtime);
+        ADD_FAILURE() << "ephemeral on a nixos image was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_THAT(e.what(), StartsWith("test.toml:6:13: "));
+        EXPECT_THAT(e.what(), HasSubstr("\"ephemeral\" applies to image \"host\" only"));
+    }
+}
+
+TEST_F(ConfigTest, DurabilityAppliesToTheHostImageOnly) {
+    const std::string err =
+        error_of(db_instance("image = \"directory\"\ndirectory = \"/srv/os\"\n"
+                             "durability = \"fast\"\n"));
+    EXPECT_THAT(err, StartsWith("test.toml:6:14: "));
+    EXPECT_THAT(err, HasSubstr("\"durability\" applies to image \"host\" only"));
+}
+
 TEST_F(ConfigTest, EmptyFileHasNoInstances) {
     const Config config = parse("");
     EXPECT_TRUE(config.instances.empty());

@@ -69,6 +69,20 @@ TEST_F(LayoutTest, InstancePathsAreUnderTheStateDirectory) {
     EXPECT_EQ(p.initdb_log, "/var/lib/pgnspawn/helloworld/initdb.log");
 }
 
+TEST_F(LayoutTest, AnEphemeralInstancesDataIsInTheRuntimeDirectory) {
+    config.ephemeral = true;
+    config.runtime_directory = "/run/pgnspawn/helloworld";
+    const InstancePaths p(config);
+    EXPECT_EQ(p.data, "/run/pgnspawn/helloworld/data");
+    EXPECT_EQ(p.data_tmp, "/run/pgnspawn/helloworld/data.new");
+    EXPECT_EQ(p.state, "/var/lib/pgnspawn/helloworld");
+    EXPECT_EQ(p.socket_dir, "/var/lib/pgnspawn/helloworld/run");
+    // ... and that is what the container gets as its PGDATA.
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    EXPECT_LT(index_of(argv, "--bind=/run/pgnspawn/helloworld/data:/var/lib/postgresql/data"), argv.size());
+    EXPECT_EQ(initdb_argv(config).at(2), "/run/pgnspawn/helloworld/data.new");
+}
+
 TEST_F(LayoutTest, NspawnBinaryIsArgvZero) {
     const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
     ASSERT_FALSE(argv.empty());
@@ -117,6 +131,21 @@ TEST_F(LayoutTest, PostgresSettingsFollowTheBinary) {
     EXPECT_TRUE(has_setting(argv, "unix_socket_directories=/run/postgresql"));
     EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, "port=5433"));
     EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, "listen_addresses=127.0.0.1"));
+}
+
+TEST_F(LayoutTest, DurableIsPostgresqlsDefaults) {
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
+        EXPECT_FALSE(has_setting(argv, setting)) << setting;
+}
+
+TEST_F(LayoutTest, FastTurnsOffFsyncSynchronousCommitAndFullPageWrites) {
+    config.durability = Durability::Fast;
+    const auto argv = nspawn_argv(config, "/usr/bin/systemd-nspawn");
+    for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
+        EXPECT_TRUE(has_setting(argv, setting)) << setting;
+        EXPECT_LT(index_of(argv, postgres_binary()), index_of(argv, setting)) << setting;
+    }
 }
 
 TEST_F(LayoutTest, PortAndAddressFollowTheConfiguration) {

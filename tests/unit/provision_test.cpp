@@ -42,10 +42,11 @@ TEST(EnsureRoleSql, MakesTheRoleSetsItsPasswordAndCountsTheDatabase) {
     Unconnected conn;
     ASSERT_NE(conn.get(), nullptr);
     const auto sql = ensure_role_sql(conn.get(), config());
-    EXPECT_THAT(sql, MatchesRegex("DO \\$pgnspawn\\$ BEGIN IF NOT EXISTS \\(SELECT FROM pg_catalog.pg_roles WHERE "
-                                  "rolname = 'hw'\\) THEN CREATE ROLE \"hw\" LOGIN; END IF; END \\$pgnspawn\\$; "
-                                  "ALTER ROLE \"hw\" WITH LOGIN PASSWORD 'SCRAM-SHA-256\\$4096:[^']+'; "
-                                  "SELECT count\\(\\*\\) FROM pg_catalog.pg_database WHERE datname = 'hwdb'"));
+    EXPECT_THAT(sql,
+                MatchesRegex("DO \\$pgnspawn\\$ BEGIN IF NOT EXISTS \\(SELECT FROM pg_catalog.pg_roles WHERE "
+                             "rolname = 'hw'\\) THEN CREATE ROLE \"hw\" LOGIN; END IF; END \\$pgnspawn\\$; "
+                             "ALTER ROLE \"hw\" WITH LOGIN CREATEDB NOSUPERUSER PASSWORD 'SCRAM-SHA-256\\$4096:[^']+'; "
+                             "SELECT count\\(\\*\\) FROM pg_catalog.pg_database WHERE datname = 'hwdb'"));
 }
 
 TEST(EnsureRoleSql, ThePasswordTravelsOnlyAsAVerifier) {
@@ -72,6 +73,45 @@ TEST(EnsureRoleSql, WithoutAConnectionItIsANamedError) {
         EXPECT_THAT(e.what(), HasSubstr("cannot prepare provisioning"));
         EXPECT_THAT(e.what(), Not(HasSubstr(kPassword)));
     }
+}
+
+TEST(EnsureRoleSql, RoleAttributesFollowTheConfiguration) {
+    Unconnected conn;
+    auto c = config();
+    c.createdb = false;
+    c.superuser = true;
+    const auto sql = ensure_role_sql(conn.get(), c);
+    EXPECT_THAT(sql, HasSubstr("ALTER ROLE \"hw\" WITH LOGIN NOCREATEDB SUPERUSER PASSWORD "));
+    c.createdb = true;
+    c.superuser = false;
+    EXPECT_THAT(ensure_role_sql(conn.get(), c), HasSubstr("WITH LOGIN CREATEDB NOSUPERUSER PASSWORD "));
+}
+
+TEST(RoleAttributes, TheWarmStartReadsThemOfTheCurrentUser) {
+    EXPECT_STREQ(kRoleAttributesSql,
+                 "SELECT rolcreatedb, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user");
+}
+
+TEST(RoleAttributes, MatchingAttributesAreNoDifference) {
+    auto c = config();
+    EXPECT_EQ(role_attributes_difference({{"t", "f"}}, c), "");
+    c.createdb = false;
+    c.superuser = true;
+    EXPECT_EQ(role_attributes_difference({{"f", "t"}}, c), "");
+}
+
+TEST(RoleAttributes, EachDifferenceIsNamed) {
+    auto c = config();
+    EXPECT_EQ(role_attributes_difference({{"f", "f"}}, c), "the role lacks CREATEDB");
+    EXPECT_EQ(role_attributes_difference({{"t", "t"}}, c), "the role has SUPERUSER");
+    c.createdb = false;
+    c.superuser = true;
+    EXPECT_EQ(role_attributes_difference({{"t", "f"}}, c), "the role has CREATEDB, the role lacks SUPERUSER");
+}
+
+TEST(RoleAttributes, NoRowIsADifference) {
+    EXPECT_EQ(role_attributes_difference({}, config()), "its attributes could not be read");
+    EXPECT_EQ(role_attributes_difference({{"t"}}, config()), "its attributes could not be read");
 }
 
 TEST(CreateDatabaseSql, TheDatabaseIsOwnedByTheRole) {
