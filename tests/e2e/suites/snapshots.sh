@@ -61,7 +61,7 @@ t_snapshot_list_json_and_text() {
     call Snapshot ss helloworld migrated >/dev/null || fail "Snapshot failed"
     after=$(date +%s)
     out=$(H pgnspawnctl snapshots helloworld --json) || fail "snapshots --json: $out"
-    H python3 -c '
+    python3 -c '
 import json, sys
 doc = json.loads(sys.argv[1])
 [s] = doc["snapshots"]
@@ -173,6 +173,19 @@ t_snapshot_bad_names_change_nothing() {
         expect_eq "$(snap_su "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgnspawn%'")" 1
 }
 
+t_snapshot_half_made_is_never_listed() {
+    # What a crash (or a full disk) in the middle of a Snapshot leaves: the copy under its
+    # temporary name. It is not a snapshot, and the next Snapshot of that name replaces it.
+    snap_fresh 6
+    snap_su 'CREATE DATABASE "pgnspawn_part_crashed" TEMPLATE helloworld' >/dev/null || fail "cannot fake a leftover"
+    expect_eq "$(H pgnspawnctl snapshots helloworld --json)" '{"snapshots":[]}' || return 1
+    expect_match "$(dsend Restore string:helloworld string:crashed)" '^Error org.pgnspawn1.Error.NoSuchSnapshot' ||
+        return 1
+    call Snapshot ss helloworld crashed >/dev/null || fail "Snapshot over a leftover failed"
+    expect_eq "$(snap_su "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'pgnspawn%'")" \
+        pgnspawn_snap_crashed "databases after the snapshot"
+}
+
 t_snapshot_of_stopped_instance() {
     snap_fresh 0
     call Stop s helloworld >/dev/null || fail "Stop failed"
@@ -210,4 +223,4 @@ t_snapshot_group_member_yes_stranger_no() {
 suite_tests+=(snapshot_restore_roundtrip snapshot_reset_gives_empty_database snapshot_list_json_and_text
               snapshot_property_changes snapshot_survives_stop_start_and_daemon_restart
               snapshot_restore_ends_connected_session snapshot_ends_connected_session
-              snapshot_bad_names_change_nothing snapshot_of_stopped_instance snapshot_group_member_yes_stranger_no)
+              snapshot_bad_names_change_nothing snapshot_half_made_is_never_listed snapshot_of_stopped_instance snapshot_group_member_yes_stranger_no)
