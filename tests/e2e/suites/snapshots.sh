@@ -11,9 +11,19 @@ snap_users() {
 # The superuser over the cluster's socket, to look at what the daemon made.
 snap_su() { H psql -h /var/lib/pgnspawn/helloworld/run -p 5433 -U postgres -d postgres -XAtqc "$1" 2>&1; }
 snap_count() { psql_hw 'SELECT count(*) FROM snap_t'; }
+# Start of helloworld. On a loaded host a Start right after a Stop can still find the old
+# transient unit loaded after the daemon's own retries ("was already loaded"): that is the
+# start sequence's business (container_start.cpp), not this suite's, so it is retried once.
+snap_start() {
+    local out
+    out=$(call Start s helloworld 2>&1) && return 0
+    grep -q 'already loaded' <<<"$out" || fail "Start failed: $out"
+    sleep 3
+    out=$(call Start s helloworld 2>&1) || fail "Start failed twice: $out"
+}
 # Leaves helloworld running with no snapshots and an empty table snap_t holding `$1` rows.
 snap_fresh() {
-    call Start s helloworld >/dev/null || fail "Start failed"
+    snap_start
     local s
     for s in $(snap_su "SELECT substr(datname, 15) FROM pg_database WHERE datname LIKE 'pgnspawn\_snap\_%'"); do
         call DeleteSnapshot ss helloworld "$s" >/dev/null || fail "DeleteSnapshot $s failed"
@@ -98,7 +108,7 @@ t_snapshot_survives_stop_start_and_daemon_restart() {
     snap_fresh 7
     call Snapshot ss helloworld durable >/dev/null || fail "Snapshot failed"
     call Stop s helloworld >/dev/null || fail "Stop failed"
-    call Start s helloworld >/dev/null || fail "Start failed"
+    snap_start
     expect_match "$(call ListSnapshots s helloworld)" '"durable"' || return 1
     local old; old=$(daemon_pid)
     H systemctl restart pgnspawnd || fail "restart failed"
