@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Measures CREATE DATABASE ... TEMPLATE with STRATEGY FILE_COPY vs WAL_LOG (README, Snapshots)
 # on 50 tables with two indexes each and 10,000 rows. Runs inside a booted test host with
 # helloworld running:
@@ -16,7 +17,7 @@ su -d postgres -c "CHECKPOINT"
 echo "source size: $(su -d postgres -c "SELECT pg_size_pretty(pg_database_size('bench_src'))")"
 for strategy in FILE_COPY WAL_LOG; do
   times=()
-  for r in $(seq 1 11); do
+  for _ in $(seq 1 11); do
     s=$(date +%s%N)
     su -d postgres -c "CREATE DATABASE bench_copy TEMPLATE bench_src STRATEGY $strategy"
     e=$(date +%s%N)
@@ -28,6 +29,6 @@ for strategy in FILE_COPY WAL_LOG; do
 done
 # The cost of a psql round trip alone, to subtract.
 times=()
-for r in $(seq 1 11); do s=$(date +%s%N); su -d postgres -c "SELECT 1" >/dev/null; e=$(date +%s%N); times+=($(( (e - s) / 1000 ))); done
+for _ in $(seq 1 11); do s=$(date +%s%N); su -d postgres -c "SELECT 1" >/dev/null; e=$(date +%s%N); times+=($(( (e - s) / 1000 ))); done
 echo "psql SELECT 1: median $(printf '%s\n' "${times[@]}" | sort -n | sed -n 6p) us"
 su -d postgres -c "DROP DATABASE bench_src"
