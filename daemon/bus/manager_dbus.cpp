@@ -28,7 +28,7 @@ Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const ch
 
 // ---------------------------------------------------------------------------------------
 
-InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance, const SnapshotStore& snapshots)
+InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance, SnapshotStore& snapshots)
     : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(&instance), snapshots_(snapshots) {
     registerAdaptor();
 }
@@ -57,7 +57,13 @@ std::string InstanceObject::Image() { return std::string(to_string(instance_->co
 std::string InstanceObject::Unit() { return unit_name(instance_->name()); }
 std::string InstanceObject::Machine() { return machine_name(instance_->name()); }
 std::string InstanceObject::LastError() { return instance_->last_error(); }
-std::vector<std::string> InstanceObject::Snapshots() { return snapshots_.names(instance_->name()); }
+std::vector<std::string> InstanceObject::Snapshots() {
+    // Read from the cluster on first use rather than at every start, which stays as fast
+    // as it was; the answer arrives with PropertiesChanged.
+    if (instance_->state() == State::Running)
+        snapshots_.refresh_if_unknown(instance_->config());
+    return snapshots_.names(instance_->name());
+}
 
 void InstanceObject::snapshots_changed() { getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"Snapshots"}); }
 
@@ -67,11 +73,8 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authoriz
                              SnapshotStore& snapshots)
     : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
       snapshots_(snapshots) {
-    for (const auto& instance : manager_.instances()) {
+    for (const auto& instance : manager_.instances())
         objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance, snapshots_);
-        if (instance->state() == State::Running)
-            snapshots_.refresh(instance->config());
-    }
     manager_.set_observer(this);
     snapshots_.set_listener([this](const std::string& name) {
         if (auto it = objects_.find(name); it != objects_.end())
@@ -106,8 +109,7 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 void ManagerObject::state_changed(const Instance& instance) {
     if (auto it = objects_.find(instance.name()); it != objects_.end())
         it->second->state_changed();
-    if (instance.state() == State::Running)
-        snapshots_.refresh(instance.config());
+
     emitStateChanged(instance.name(), std::string(to_string(instance.state())));
 }
 

@@ -23,7 +23,7 @@ namespace pgnspawn {
 
 class InstanceObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Instance_adaptor> {
 public:
-    InstanceObject(sdbus::IConnection& bus, const Instance& instance, const SnapshotStore& snapshots);
+    InstanceObject(sdbus::IConnection& bus, const Instance& instance, SnapshotStore& snapshots);
     ~InstanceObject();
 
     /// Emits PropertiesChanged for everything that changes with the state.
@@ -50,7 +50,7 @@ private:
     std::vector<std::string> Snapshots() override;
 
     const Instance* instance_;
-    const SnapshotStore& snapshots_;
+    SnapshotStore& snapshots_;
 };
 
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,

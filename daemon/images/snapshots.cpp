@@ -295,12 +295,22 @@ void SnapshotStore::refresh(const InstanceConfig& c) {
         list(c, [](const std::optional<DomainError>&, std::vector<SnapshotInfo>) {});
 }
 
+void SnapshotStore::refresh_if_unknown(const InstanceConfig& c) {
+    if (c.image != ImageKind::Host || names_.count(c.name) || reading_.count(c.name))
+        return;
+    reading_.insert(c.name);
+    list(c, [this, name = c.name](const std::optional<DomainError>&, std::vector<SnapshotInfo>) {
+        reading_.erase(name);  // after a failure, the next read tries again
+    });
+}
+
 void SnapshotStore::remember(const std::string& instance, const std::vector<SnapshotInfo>& infos) {
     std::vector<std::string> names;
     for (const auto& i : infos)
         names.push_back(i.name);
+    const bool first = !names_.count(instance);
     auto& known = names_[instance];
-    if (known == names)
+    if (known == names && !first)
         return;
     known = std::move(names);
     if (listener_)

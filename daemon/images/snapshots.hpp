@@ -78,8 +78,10 @@ public:
     void remove(const InstanceConfig& c, const std::string& snapshot, Done done);
     void reset(const InstanceConfig& c, Done done);
     void list(const InstanceConfig& c, Listed done);
-    /// Re-reads the names (after a start); the listener hears if they changed.
+    /// Re-reads the names; the listener hears if they changed.
     void refresh(const InstanceConfig& c);
+    /// refresh(), unless the names are known or being read.
+    void refresh_if_unknown(const InstanceConfig& c);
 
     /// Names as last read (empty until first read).
     std::vector<std::string> names(const std::string& instance) const;
@@ -101,7 +103,8 @@ private:
     std::map<std::string, std::deque<std::function<void()>>> queues_;  ///< waiting operations by instance
     std::map<std::string, std::unique_ptr<Job>> running_;              ///< the running one by instance
     std::set<std::string> busy_;                                       ///< an operation runs or is due
-    std::map<std::string, std::vector<std::string>> names_;
+    std::map<std::string, std::vector<std::string>> names_;            ///< as last read, by instance
+    std::set<std::string> reading_;                                    ///< a refresh_if_unknown() is under way
     std::function<void(const std::string&)> listener_;
     Lifetime lifetime_;
 };
