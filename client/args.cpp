@@ -29,6 +29,13 @@ const std::string_view kUsageText =
     "                             (they contain the password)\n"
     "  monitor [--json]           Print every state change as it happens\n"
     "  logs NAME [-f] [-n LINES]  Show the journal of NAME's container\n"
+    "  snapshot NAME SNAP         Copy NAME's database as snapshot SNAP (sessions on the\n"
+    "                             database are ended first)\n"
+    "  restore NAME SNAP          Make NAME's database a copy of SNAP again (sessions on\n"
+    "                             the database are ended first)\n"
+    "  reset NAME                 Make NAME's database empty, as first provisioned\n"
+    "  snapshots NAME [--json]    List NAME's snapshots: name, time made, size\n"
+    "  drop-snapshot NAME SNAP    Delete snapshot SNAP of NAME\n"
     "\n"
     "Options:\n"
     "  -h, --help     Show this help and exit\n"
@@ -47,7 +54,7 @@ constexpr std::array<OptionSpec, 5> kOptions{{
     {kOptLines, "--lines", "-n", true},
 }};
 
-constexpr std::array<CommandSpec, 11> kCommands{{
+constexpr std::array<CommandSpec, 16> kCommands{{
     {"start", 1, 1, 0},
     {"stop", 1, 1, 0},
     {"wait", 1, 1, kOptTimeout},
@@ -59,6 +66,11 @@ constexpr std::array<CommandSpec, 11> kCommands{{
     {"env", 1, 1, kOptShell},
     {"monitor", 0, 0, kOptJson},
     {"logs", 1, 1, kOptFollow | kOptLines},
+    {"snapshot", 2, 2, 0},
+    {"restore", 2, 2, 0},
+    {"reset", 1, 1, 0},
+    {"snapshots", 1, 1, kOptJson},
+    {"drop-snapshot", 2, 2, 0},
 }};
 
 void parse_shell(std::string_view shell, Options& options) {
@@ -155,7 +167,8 @@ const CommandSpec& resolve_command(const Invocation& invocation) {
         throw UsageError(fmt::format("unknown command '{}'", name));
     const std::size_t count = invocation.words.size() - 1;
     if (count < spec->min_args)
-        throw UsageError(fmt::format("'{}' needs an instance name", name));
+        throw UsageError(count == 0 ? fmt::format("'{}' needs an instance name", name)
+                                    : fmt::format("'{}' needs a snapshot name after the instance name", name));
     if (count > spec->max_args)
         throw UsageError(fmt::format("too many arguments for '{}'", name));
     if ((invocation.options.given & ~spec->options) != 0)

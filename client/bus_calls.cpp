@@ -52,6 +52,14 @@ void ManagerProxy::call_long(const std::string& method, const std::string& name)
     getProxy().callMethod(method).onInterface(INTERFACE_NAME).withTimeout(kLongCallTimeout).withArguments(name);
 }
 
+void ManagerProxy::snapshot_and_wait(const std::string& method, const std::string& name, const std::string& snapshot) {
+    getProxy()
+        .callMethod(method)
+        .onInterface(INTERFACE_NAME)
+        .withTimeout(kLongCallTimeout)
+        .withArguments(name, snapshot);
+}
+
 InstanceProxy::InstanceProxy(sdbus::IConnection& bus, std::string path)
     : ProxyInterfaces(bus, bus::kBusName, std::move(path)) {}
 

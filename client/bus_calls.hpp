@@ -48,6 +48,9 @@ public:
     /// Start with a long timeout; the generated Start() uses the 25 s default.
     void start_and_wait(const std::string& name) { call_long("Start", name); }
     void stop_and_wait(const std::string& name) { call_long("Stop", name); }
+    /// Snapshot, Restore and Reset copy a database: a long timeout too.
+    void reset_and_wait(const std::string& name) { call_long("Reset", name); }
+    void snapshot_and_wait(const std::string& method, const std::string& name, const std::string& snapshot);
 
     /// Sends Start and returns at once; `done` runs from the dispatch loop with the
     /// error, or nullptr on success.

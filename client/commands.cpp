@@ -6,7 +6,7 @@
 namespace pgnspawn::client {
 
 CommandRunner command_runner(std::string_view name) {
-    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 11> kRunners{{
+    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 16> kRunners{{
         {"start", cmd_start},
         {"stop", cmd_stop},
         {"wait", cmd_wait},
@@ -18,6 +18,11 @@ CommandRunner command_runner(std::string_view name) {
         {"env", cmd_env},
         {"monitor", cmd_monitor},
         {"logs", cmd_logs},
+        {"snapshot", cmd_snapshot},
+        {"restore", cmd_restore},
+        {"reset", cmd_reset},
+        {"snapshots", cmd_snapshots},
+        {"drop-snapshot", cmd_drop_snapshot},
     }};
     for (const auto& [command, runner] : kRunners)
         if (command == name)

@@ -33,4 +33,11 @@ int cmd_health(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_uri(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_env(sdbus::IConnection& bus, Args args, const Options& options);
 
+// Snapshots of an instance's database (commands_snapshots.cpp).
+int cmd_snapshot(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_restore(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_reset(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_snapshots(sdbus::IConnection& bus, Args args, const Options& options);
+int cmd_drop_snapshot(sdbus::IConnection& bus, Args args, const Options& options);
+
 }  // namespace pgnspawn::client

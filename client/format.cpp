@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <ctime>
 
 namespace pgnspawn::client {
 
@@ -79,6 +80,29 @@ std::string details_text(const InstanceDetails& details, const std::optional<Liv
         out += field_line("Health", health_text(live->health));
     }
     return out;
+}
+
+std::string snapshots_text(const std::vector<SnapshotEntry>& entries) {
+    std::size_t width = std::string_view("SNAPSHOT").size();
+    for (const auto& e : entries)
+        width = std::max(width, e.name.size());
+    std::string out = fmt::format("{:<{}}  {:<20}  {}\n", "SNAPSHOT", width, "CREATED", "SIZE");
+    for (const auto& e : entries) {
+        const std::time_t seconds = static_cast<std::time_t>(e.created_usec / 1'000'000);
+        std::tm tm{};
+        gmtime_r(&seconds, &tm);
+        char created[32];
+        std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        out += fmt::format("{:<{}}  {:<20}  {}\n", e.name, width, created, e.size_bytes);
+    }
+    return out;
+}
+
+std::string snapshots_json(const std::vector<SnapshotEntry>& entries) {
+    Json list = Json::array();
+    for (const auto& e : entries)
+        list.push_back({{"name", e.name}, {"created_usec", e.created_usec}, {"size_bytes", e.size_bytes}});
+    return dump({{"snapshots", list}});
 }
 
 std::string instances_json(const std::vector<InstanceEntry>& entries) {

@@ -27,6 +27,10 @@ std::string status_table_text(const std::vector<InstanceEntry>& entries);
 /// `status NAME`: one "    Label: value" line per property, newline-terminated.
 std::string details_text(const InstanceDetails& details, const std::optional<LiveDetails>& live);
 
+/// `snapshots NAME`: an aligned SNAPSHOT/CREATED/SIZE table, newline-terminated;
+/// CREATED in UTC (ISO 8601), SIZE in bytes.
+std::string snapshots_text(const std::vector<SnapshotEntry>& entries);
+std::string snapshots_json(const std::vector<SnapshotEntry>& entries);
 std::string instances_json(const std::vector<InstanceEntry>& entries);
 std::string details_json(const InstanceDetails& details, const std::optional<LiveDetails>& live);
 std::string address_json(std::string_view host, std::uint16_t port);

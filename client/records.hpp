@@ -33,4 +33,11 @@ struct LiveDetails {
     Health health;
 };
 
+/// One entry of ListSnapshots.
+struct SnapshotEntry {
+    std::string name;
+    std::uint64_t created_usec = 0;
+    std::uint64_t size_bytes = 0;
+};
+
 }  // namespace pgnspawn::client

@@ -9,6 +9,8 @@
 #include "images/boot_backend.hpp"
 #include "images/host_backend.hpp"
 #include "images/image_kinds.hpp"
+#include "images/layout.hpp"
+#include "images/snapshots.hpp"
 #include "pgnspawn-config.h"
 #include "platform/bus_bridge.hpp"
 #include "platform/event_loop.hpp"
@@ -169,7 +171,10 @@ int main(int argc, char** argv) {
             manager.set_configuration_problem(problem);
         BusAuthority authority(*bus);
         PolkitAuthorizer authorizer(authority);
-        ManagerObject face(*bus, manager, authorizer);
+        // A copy of a large database takes a while: each statement may take minutes.
+        SnapshotStore snapshots(
+            loop, [](const InstanceConfig& c) { return InstancePaths(c).socket_dir; }, std::chrono::minutes(5));
+        ManagerObject face(*bus, manager, authorizer, snapshots);
         manager.adopt_running();
 
         auto on_term = [&] {

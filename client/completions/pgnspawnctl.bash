@@ -3,15 +3,21 @@ _pgnspawnctl_instances() {
     pgnspawnctl list 2>/dev/null | while read -r name _; do printf '%s\n' "$name"; done
 }
 
+# Snapshot names of an instance come from `pgnspawnctl snapshots NAME` (header skipped).
+_pgnspawnctl_snapshots() {
+    pgnspawnctl snapshots "$1" 2>/dev/null | tail -n +2 | while read -r name _; do printf '%s\n' "$name"; done
+}
+
 _pgnspawnctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="start stop wait status list address health uri env monitor logs"
-    local command="" i
+    local commands="start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot"
+    local command="" i instance="" argc=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
             --timeout|--shell|-n|--lines) ((i++)) ;;
             -*) ;;
-            *) command=${COMP_WORDS[i]}; break ;;
+            *)
+                if [[ -z $command ]]; then command=${COMP_WORDS[i]}; else ((argc++)); instance=${instance:-${COMP_WORDS[i]}}; fi ;;
         esac
     done
 
@@ -28,7 +34,7 @@ _pgnspawnctl() {
     local options=""
     case $command in
         wait) options="--timeout" ;;
-        status|list|address|health|uri|monitor) options="--json" ;;
+        status|list|address|health|uri|monitor|snapshots) options="--json" ;;
         env) options="--shell" ;;
         logs) options="-f --follow -n --lines" ;;
     esac
@@ -38,6 +44,13 @@ _pgnspawnctl() {
     fi
     case $command in
         list|monitor) ;;
+        restore|drop-snapshot)
+            if ((argc == 1)); then
+                mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_snapshots "$instance")" -- "$cur")
+            elif ((argc == 0)); then
+                mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_instances)" -- "$cur")
+            fi ;;
+        snapshot) ((argc == 0)) && mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_instances)" -- "$cur") ;;
         *) mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_instances)" -- "$cur") ;;
     esac
 }

@@ -3,8 +3,14 @@ function __pgnspawnctl_instances
     pgnspawnctl list 2>/dev/null | string replace -r ' .*' ''
 end
 
-set -l commands start stop wait status list address health uri env monitor logs
-set -l takes_name start stop wait status address health uri env logs
+set -l commands start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot
+set -l takes_name start stop wait status address health uri env logs snapshot restore reset snapshots drop-snapshot
+
+# The snapshots of the instance named after the command.
+function __pgnspawnctl_snapshots
+    set -l words (commandline -opc)
+    pgnspawnctl snapshots $words[3] 2>/dev/null | tail -n +2 | string replace -r ' .*' ''
+end
 
 complete -c pgnspawnctl -f
 complete -c pgnspawnctl -s h -l help -d 'Show help'
@@ -20,10 +26,16 @@ complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a uri -d
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a env -d 'Print DATABASE_URL and PG* variables'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a monitor -d 'Print every state change'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a logs -d 'Show the journal of an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a snapshot -d 'Copy the database of an instance as a snapshot'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Make the database a copy of a snapshot again'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a reset -d 'Make the database empty again'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a snapshots -d 'List the snapshots of an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a drop-snapshot -d 'Delete a snapshot'
 
-complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name" -a '(__pgnspawnctl_instances)' -d instance
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name; and test (count (commandline -opc)) -eq 2" -a '(__pgnspawnctl_instances)' -d instance
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from restore drop-snapshot; and test (count (commandline -opc)) -eq 3" -a '(__pgnspawnctl_snapshots)' -d snapshot
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from wait" -l timeout -x -d 'Give up after this long (e.g. 30s)'
-complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address health uri monitor" -l json -d 'Print JSON'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address health uri monitor snapshots" -l json -d 'Print JSON'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from env" -l shell -x -a 'sh bash zsh dash fish' -d 'Shell syntax'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s f -l follow -d 'Follow the journal'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s n -l lines -x -d 'Number of lines'

@@ -1,5 +1,7 @@
 #include "bus/manager_dbus.hpp"
 
+#include "bus/boundary.hpp"
+
 #include "core/errors.hpp"
 #include "core/names.hpp"
 #include "core/uri.hpp"
@@ -10,31 +12,6 @@
 namespace pgnspawn {
 
 namespace {
-
-/// Runs a handler body and turns every failure into a named sdbus::Error.
-template <typename F>
-auto at_boundary(F&& body) -> decltype(body()) {
-    try {
-        return body();
-    } catch (const sdbus::Error&) {
-        throw;
-    } catch (const DomainError& e) {
-        throw sdbus::Error(e.name(), e.what());
-    } catch (const std::exception& e) {
-        log_error(fmt::format("Internal error in a D-Bus handler: {}", e.what()));
-        throw sdbus::Error(error_name::Failed, fmt::format("internal error: {}", e.what()));
-    }
-}
-
-/// Async handlers: the same translation, delivered through the pending reply.
-template <typename Result, typename F>
-void at_boundary_async(Result& result, F&& body) {
-    try {
-        at_boundary(std::forward<F>(body));
-    } catch (const sdbus::Error& e) {
-        result.returnError(e);
-    }
-}
 
 /// Answers a Start or Stop once its operation is over: nothing, or `failure` naming what failed.
 Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const char* failure, const char* verb,
@@ -51,8 +28,8 @@ Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const ch
 
 // ---------------------------------------------------------------------------------------
 
-InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance)
-    : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(&instance) {
+InstanceObject::InstanceObject(sdbus::IConnection& bus, const Instance& instance, SnapshotStore& snapshots)
+    : AdaptorInterfaces(bus, instance_object_path(instance.name())), instance_(&instance), snapshots_(snapshots) {
     registerAdaptor();
 }
 
@@ -80,24 +57,40 @@ std::string InstanceObject::Image() { return std::string(to_string(instance_->co
 std::string InstanceObject::Unit() { return unit_name(instance_->name()); }
 std::string InstanceObject::Machine() { return machine_name(instance_->name()); }
 std::string InstanceObject::LastError() { return instance_->last_error(); }
+std::vector<std::string> InstanceObject::Snapshots() {
+    // Read from the cluster on first use rather than at every start, which stays as fast
+    // as it was; the answer arrives with PropertiesChanged.
+    if (instance_->state() == State::Running)
+        snapshots_.refresh_if_unknown(instance_->config());
+    return snapshots_.names(instance_->name());
+}
+
+void InstanceObject::snapshots_changed() { getObject().emitPropertiesChangedSignal(INTERFACE_NAME, {"Snapshots"}); }
 
 // ---------------------------------------------------------------------------------------
 
-ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer)
-    : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer) {
+ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer,
+                             SnapshotStore& snapshots)
+    : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
+      snapshots_(snapshots) {
     for (const auto& instance : manager_.instances())
-        objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance);
+        objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance, snapshots_);
     manager_.set_observer(this);
+    snapshots_.set_listener([this](const std::string& name) {
+        if (auto it = objects_.find(name); it != objects_.end())
+            it->second->snapshots_changed();
+    });
     registerAdaptor();
 }
 
 ManagerObject::~ManagerObject() {
+    snapshots_.set_listener(nullptr);
     manager_.set_observer(nullptr);
     unregisterAdaptor();
 }
 
 void ManagerObject::instance_added(const Instance& instance) {
-    objects_[instance.name()] = std::make_unique<InstanceObject>(bus_, instance);
+    objects_[instance.name()] = std::make_unique<InstanceObject>(bus_, instance, snapshots_);
     emitInstanceAdded(instance.name(), sdbus::ObjectPath(instance_object_path(instance.name())));
 }
 
@@ -116,6 +109,7 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 void ManagerObject::state_changed(const Instance& instance) {
     if (auto it = objects_.find(instance.name()); it != objects_.end())
         it->second->state_changed();
+
     emitStateChanged(instance.name(), std::string(to_string(instance.state())));
 }
 
@@ -148,15 +142,6 @@ void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
             Instance& instance = manager_.lookup(checked);
             instance.stop(answer_when_done(reply, error_name::StopFailed, "stop", checked));
         });
-    });
-}
-
-template <typename Reply, typename Then>
-void ManagerObject::authorized(const char* action, Reply& reply, Then then) {
-    authorizer_.check(current_caller(getObject()), action, [&reply, action, then](const std::string& denied) {
-        if (!denied.empty())
-            return reply.returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
-        at_boundary_async(reply, then);
     });
 }
 

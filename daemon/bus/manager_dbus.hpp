@@ -5,6 +5,7 @@
 
 #include "bus/authorizer.hpp"
 #include "core/manager.hpp"
+#include "images/snapshots.hpp"
 
 #include "instance_adaptor.h"
 #include "manager_adaptor.h"
@@ -16,17 +17,21 @@
 #include <string>
 #include <vector>
 
+#include "bus/boundary.hpp"
+
 namespace pgnspawn {
 
 class InstanceObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Instance_adaptor> {
 public:
-    InstanceObject(sdbus::IConnection& bus, const Instance& instance);
+    InstanceObject(sdbus::IConnection& bus, const Instance& instance, SnapshotStore& snapshots);
     ~InstanceObject();
 
     /// Emits PropertiesChanged for everything that changes with the state.
     void state_changed();
     /// Emits PropertiesChanged for Phase alone: a start moved on, its state did not.
     void phase_changed();
+    /// Emits PropertiesChanged for Snapshots.
+    void snapshots_changed();
     /// A reload replaced the instance (same name, new settings): serve that one now and
     /// emit PropertiesChanged for everything the settings decide.
     void rebind(const Instance& instance);
@@ -42,14 +47,16 @@ private:
     std::string Machine() override;
     std::string LastError() override;
     std::string Phase() override;
+    std::vector<std::string> Snapshots() override;
 
     const Instance* instance_;
+    SnapshotStore& snapshots_;
 };
 
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,
                             private Manager::Observer {
 public:
-    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer);
+    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, SnapshotStore& snapshots);
     ~ManagerObject();
 
 private:
@@ -59,6 +66,17 @@ private:
     void HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& result, std::string name) override;
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
     void GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) override;
+    // Snapshots (snapshots_dbus.cpp).
+    void Snapshot(sdbus::Result<>&& result, std::string name, std::string snapshot) override;
+    void Restore(sdbus::Result<>&& result, std::string name, std::string snapshot) override;
+    void ListSnapshots(sdbus::Result<std::vector<sdbus::Struct<std::string, uint64_t, uint64_t>>>&& result,
+                       std::string name) override;
+    void DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::string snapshot) override;
+    void Reset(sdbus::Result<>&& result, std::string name) override;
+    /// Checks the names, asks polkit for org.pgnspawn1.manage, looks the instance up again
+    /// and hands op a running host-image instance's configuration.
+    template <typename Reply, typename Op>
+    void snapshot_call(Reply& reply, const std::string& name, const std::string* snapshot, Op op);
 
     /// Runs then() if polkit (or being root) allows action to the caller of the message
     /// being handled now; otherwise answers AccessDenied.
@@ -76,7 +94,17 @@ private:
     sdbus::IConnection& bus_;
     Manager& manager_;
     Authorizer& authorizer_;
+    SnapshotStore& snapshots_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
 };
+
+template <typename Reply, typename Then>
+void ManagerObject::authorized(const char* action, Reply& reply, Then then) {
+    authorizer_.check(current_caller(getObject()), action, [&reply, action, then](const std::string& denied) {
+        if (!denied.empty())
+            return reply.returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
+        at_boundary_async(reply, then);
+    });
+}
 
 }  // namespace pgnspawn

@@ -14,6 +14,13 @@ inline constexpr const char* StartFailed = "org.pgnspawn1.Error.StartFailed";
 inline constexpr const char* StopFailed = "org.pgnspawn1.Error.StopFailed";
 /// The daemon started on a bad configuration file; the message is the parser's.
 inline constexpr const char* BadConfiguration = "org.pgnspawn1.Error.BadConfiguration";
+/// Snapshots (Manager.Snapshot and friends).
+inline constexpr const char* NoSuchSnapshot = "org.pgnspawn1.Error.NoSuchSnapshot";
+inline constexpr const char* SnapshotExists = "org.pgnspawn1.Error.SnapshotExists";
+/// A snapshot operation's SQL failed (a full disk, the instance stopping meanwhile, ...).
+inline constexpr const char* SnapshotFailed = "org.pgnspawn1.Error.SnapshotFailed";
+/// The operation needs another image kind (snapshots: image = "host").
+inline constexpr const char* NotSupported = "org.pgnspawn1.Error.NotSupported";
 inline constexpr const char* InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 inline constexpr const char* Failed = "org.freedesktop.DBus.Error.Failed";

@@ -13,19 +13,26 @@ namespace {
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 }  // namespace
 
-std::optional<std::string> instance_name_problem(std::string_view name) {
+namespace {
+/// The rules both instance and snapshot names follow; `what` names which one it is.
+std::optional<std::string> name_problem(std::string_view name, const char* what) {
     if (name.empty())
-        return "the instance name is empty";
+        return fmt::format("the {} name is empty", what);
     if (name.size() > kMaxInstanceNameLength)
-        return fmt::format("the instance name is {} bytes long; at most {} are allowed", name.size(),
+        return fmt::format("the {} name is {} bytes long; at most {} are allowed", what, name.size(),
                            kMaxInstanceNameLength);
     if (!is_alnum(name.front()))
-        return fmt::format("the instance name {} must start with a letter or digit", quote_untrusted(name));
+        return fmt::format("the {} name {} must start with a letter or digit", what, quote_untrusted(name));
     for (char c : name)
         if (!is_alnum(c) && c != '-')
-            return fmt::format("the instance name {} may contain only letters, digits and '-'", quote_untrusted(name));
+            return fmt::format("the {} name {} may contain only letters, digits and '-'", what, quote_untrusted(name));
     return std::nullopt;
 }
+}  // namespace
+
+std::optional<std::string> instance_name_problem(std::string_view name) { return name_problem(name, "instance"); }
+
+std::optional<std::string> snapshot_name_problem(std::string_view name) { return name_problem(name, "snapshot"); }
 
 std::string instance_object_path(std::string_view valid_name) {
     char* out = nullptr;

@@ -21,6 +21,9 @@ std::optional<std::string> instance_name_problem(std::string_view name);
 
 inline bool is_valid_instance_name(std::string_view name) { return !instance_name_problem(name); }
 
+/// Why a name is not a valid snapshot name, or nullopt: the same rules as instance names.
+std::optional<std::string> snapshot_name_problem(std::string_view name);
+
 /// "/org/pgnspawn1/instance/<name>" escaped as sd_bus_path_encode() does.
 std::string instance_object_path(std::string_view valid_name);
 

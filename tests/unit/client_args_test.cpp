@@ -129,7 +129,30 @@ TEST(ClientArgs, EveryCommandHasARunnerAndIsInTheUsage) {
         EXPECT_NE(kUsageText.find("\n  " + std::string(spec.name) + " "), std::string_view::npos) << spec.name;
     }
     EXPECT_EQ(command_runner("frobnicate"), nullptr);
-    EXPECT_EQ(command_specs().size(), 11u);
+    EXPECT_EQ(command_specs().size(), 16u);
+}
+
+TEST(ClientArgs, SnapshotCommands) {
+    EXPECT_EQ(usage_error({"snapshot", "dev", "migrated"}), "");
+    EXPECT_EQ(usage_error({"restore", "dev", "migrated"}), "");
+    EXPECT_EQ(usage_error({"drop-snapshot", "dev", "migrated"}), "");
+    EXPECT_EQ(usage_error({"reset", "dev"}), "");
+    EXPECT_EQ(usage_error({"snapshots", "dev"}), "");
+    EXPECT_EQ(usage_error({"snapshots", "dev", "--json"}), "");
+    // "--" lets a name that begins with '-' through to the daemon, which refuses it by name.
+    EXPECT_EQ(parse({"snapshot", "--", "dev", "-x"}).words, (std::vector<std::string>{"snapshot", "dev", "-x"}));
+}
+
+TEST(ClientArgs, SnapshotCommandsCheckTheirArguments) {
+    EXPECT_EQ(usage_error({"snapshot"}), "'snapshot' needs an instance name");
+    EXPECT_EQ(usage_error({"snapshot", "dev"}), "'snapshot' needs a snapshot name after the instance name");
+    EXPECT_EQ(usage_error({"restore", "dev"}), "'restore' needs a snapshot name after the instance name");
+    EXPECT_EQ(usage_error({"drop-snapshot", "dev"}), "'drop-snapshot' needs a snapshot name after the instance name");
+    EXPECT_EQ(usage_error({"snapshot", "dev", "a", "b"}), "too many arguments for 'snapshot'");
+    EXPECT_EQ(usage_error({"reset", "dev", "a"}), "too many arguments for 'reset'");
+    EXPECT_EQ(usage_error({"snapshots"}), "'snapshots' needs an instance name");
+    EXPECT_EQ(usage_error({"snapshot", "dev", "a", "--json"}), "an option given does not apply to 'snapshot'");
+    EXPECT_EQ(usage_error({"restore", "dev", "a", "--json"}), "an option given does not apply to 'restore'");
 }
 
 }  // namespace

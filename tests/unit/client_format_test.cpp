@@ -210,5 +210,18 @@ TEST(ClientText, DetailsAndHealth) {
     EXPECT_EQ(health_text({false, "instance dev is stopped", 0}), "unhealthy: instance dev is stopped");
 }
 
+TEST(ClientJson, SnapshotsDocumentedExample) {
+    EXPECT_EQ(snapshots_json({{"migrated", 1764000000000000, 7930403}}),
+              "{\"snapshots\":[{\"name\":\"migrated\",\"created_usec\":1764000000000000,\"size_bytes\":7930403}]}");
+    EXPECT_EQ(snapshots_json({}), "{\"snapshots\":[]}");
+}
+
+TEST(ClientText, SnapshotsTable) {
+    EXPECT_EQ(snapshots_text({{"migrated", 1764000000000000, 7930403}, {"a", 0, 1}}),
+              "SNAPSHOT  CREATED               SIZE\n"
+              "migrated  2025-11-24T16:00:00Z  7930403\n"
+              "a         1970-01-01T00:00:00Z  1\n");
+}
+
 }  // namespace
 }  // namespace pgnspawn::client

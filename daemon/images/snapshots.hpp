@@ -1,0 +1,112 @@
+// Snapshots of a host-image instance's configured database, kept inside its cluster as
+// databases nobody may connect to (pgnspawn_snap_NAME, datallowconn = false), so they
+// survive Stop/Start and daemon restarts. Copies are CREATE DATABASE ... TEMPLATE, run
+// as the superuser over the unix socket. A snapshot is made under a temporary name and
+// renamed once complete, so a failure (a full disk) leaves none half-made. The SQL is
+// built by pure functions (unit-tested); libpq's strings are held by PqString.
+#pragma once
+
+#include "core/config.hpp"
+#include "core/errors.hpp"
+#include "platform/pg.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pgnspawn {
+
+/// Databases named with this prefix are snapshots; the rest of the name is the snapshot's.
+inline constexpr const char* kSnapshotPrefix = "pgnspawn_snap_";
+/// A snapshot being made; renamed to kSnapshotPrefix + NAME once complete.
+inline constexpr const char* kSnapshotPartialPrefix = "pgnspawn_part_";
+/// The copy a Restore makes before it replaces the database.
+inline constexpr const char* kRestoringDatabase = "pgnspawn_restoring";
+
+struct SnapshotInfo {
+    std::string name;
+    uint64_t created_usec = 0;
+    uint64_t size_bytes = 0;
+};
+
+/// One statement (CREATE and DROP DATABASE cannot share a query string). When
+/// required_count is set, the statement is a count(*) whose answer must be that number,
+/// or the operation ends with `error`.
+struct SqlStep {
+    std::string sql;
+    std::optional<long> required_count;
+    std::optional<DomainError> error;
+};
+
+// Pure SQL builders. `conn` supplies libpq's quoting rules; it need not be connected.
+// They throw std::runtime_error when libpq cannot quote.
+std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot,
+                                         uint64_t now_usec);
+std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
+std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
+std::vector<SqlStep> reset_database_steps(PGconn* conn, const InstanceConfig& c);
+/// Rows: snapshot name, created µs (from the database's COMMENT), size in bytes.
+std::string list_snapshots_sql();
+/// Parses list_snapshots_sql()'s rows; a malformed row throws std::runtime_error.
+std::vector<SnapshotInfo> parse_snapshot_rows(const PgRows& rows);
+
+/// Runs snapshot operations, one at a time per instance, and remembers each instance's
+/// snapshot names as last read from its cluster.
+class SnapshotStore {
+public:
+    using Done = std::function<void(const std::optional<DomainError>& error)>;
+    using Listed = std::function<void(const std::optional<DomainError>& error, std::vector<SnapshotInfo>)>;
+
+    SnapshotStore(EventLoop& loop, std::filesystem::path (*socket_dir)(const InstanceConfig&),
+                  std::chrono::milliseconds timeout);
+    ~SnapshotStore();
+
+    /// Throws DomainError(NotSupported) unless the instance runs the host image.
+    static void require_supported(const InstanceConfig& c);
+
+    void take(const InstanceConfig& c, const std::string& snapshot, Done done);
+    void restore(const InstanceConfig& c, const std::string& snapshot, Done done);
+    void remove(const InstanceConfig& c, const std::string& snapshot, Done done);
+    void reset(const InstanceConfig& c, Done done);
+    void list(const InstanceConfig& c, Listed done);
+    /// Re-reads the names; the listener hears if they changed.
+    void refresh(const InstanceConfig& c);
+    /// refresh(), unless the names are known or being read.
+    void refresh_if_unknown(const InstanceConfig& c);
+
+    /// Names as last read (empty until first read).
+    std::vector<std::string> names(const std::string& instance) const;
+    /// Told the instance's name whenever its snapshot names change.
+    void set_listener(std::function<void(const std::string& instance)> listener) { listener_ = std::move(listener); }
+
+    class Job;
+
+private:
+    using Build = std::function<std::vector<SqlStep>(PGconn*)>;
+    void enqueue(const InstanceConfig& c, Build build,
+                 std::function<void(const std::optional<DomainError>&, PgRows)> then);
+    void run_next(const std::string& instance);
+    void remember(const std::string& instance, const std::vector<SnapshotInfo>& infos);
+
+    EventLoop& loop_;
+    std::filesystem::path (*socket_dir_)(const InstanceConfig&);
+    std::chrono::milliseconds timeout_;
+    std::map<std::string, std::deque<std::function<void()>>> queues_;  ///< waiting operations by instance
+    std::map<std::string, std::unique_ptr<Job>> running_;              ///< the running one by instance
+    std::set<std::string> busy_;                                       ///< an operation runs or is due
+    std::map<std::string, std::vector<std::string>> names_;            ///< as last read, by instance
+    std::set<std::string> reading_;                                    ///< a refresh_if_unknown() is under way
+    std::function<void(const std::string&)> listener_;
+    Lifetime lifetime_;
+};
+
+}  // namespace pgnspawn
