@@ -6,7 +6,7 @@
 namespace pgnspawn::client {
 
 CommandRunner command_runner(std::string_view name) {
-    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 11> kRunners{{
+    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 12> kRunners{{
         {"start", cmd_start},
         {"stop", cmd_stop},
         {"wait", cmd_wait},
@@ -18,6 +18,7 @@ CommandRunner command_runner(std::string_view name) {
         {"env", cmd_env},
         {"monitor", cmd_monitor},
         {"logs", cmd_logs},
+        {"run", cmd_run},
     }};
     for (const auto& [command, runner] : kRunners)
         if (command == name)

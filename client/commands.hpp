@@ -33,4 +33,7 @@ int cmd_health(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_uri(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_env(sdbus::IConnection& bus, Args args, const Options& options);
 
+// Running a command against an instance (commands_run.cpp).
+int cmd_run(sdbus::IConnection& bus, Args args, const Options& options);
+
 }  // namespace pgnspawn::client

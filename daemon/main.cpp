@@ -9,6 +9,7 @@
 #include "images/boot_backend.hpp"
 #include "images/host_backend.hpp"
 #include "images/image_kinds.hpp"
+#include "images/scratch.hpp"
 #include "pgnspawn-config.h"
 #include "platform/bus_bridge.hpp"
 #include "platform/event_loop.hpp"
@@ -19,6 +20,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -169,7 +171,14 @@ int main(int argc, char** argv) {
             manager.set_configuration_problem(problem);
         BusAuthority authority(*bus);
         PolkitAuthorizer authorizer(authority);
-        ManagerObject face(*bus, manager, authorizer);
+        // The nonce keeps this daemon's scratch names apart from those an earlier one left.
+        ScratchDatabases scratch(loop,
+                                 fmt::format("{:x}", std::chrono::duration_cast<std::chrono::microseconds>(
+                                                         std::chrono::system_clock::now().time_since_epoch())
+                                                             .count() &
+                                                         0xffffffffff),
+                                 std::chrono::seconds(60));
+        ManagerObject face(*bus, manager, authorizer, scratch);
         manager.adopt_running();
 
         auto on_term = [&] {

@@ -1,5 +1,7 @@
 #include "bus/manager_dbus.hpp"
 
+#include "bus/boundary.hpp"
+
 #include "core/errors.hpp"
 #include "core/names.hpp"
 #include "core/uri.hpp"
@@ -10,31 +12,6 @@
 namespace pgnspawn {
 
 namespace {
-
-/// Runs a handler body and turns every failure into a named sdbus::Error.
-template <typename F>
-auto at_boundary(F&& body) -> decltype(body()) {
-    try {
-        return body();
-    } catch (const sdbus::Error&) {
-        throw;
-    } catch (const DomainError& e) {
-        throw sdbus::Error(e.name(), e.what());
-    } catch (const std::exception& e) {
-        log_error(fmt::format("Internal error in a D-Bus handler: {}", e.what()));
-        throw sdbus::Error(error_name::Failed, fmt::format("internal error: {}", e.what()));
-    }
-}
-
-/// Async handlers: the same translation, delivered through the pending reply.
-template <typename Result, typename F>
-void at_boundary_async(Result& result, F&& body) {
-    try {
-        at_boundary(std::forward<F>(body));
-    } catch (const sdbus::Error& e) {
-        result.returnError(e);
-    }
-}
 
 /// Answers a Start or Stop once its operation is over: nothing, or `failure` naming what failed.
 Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const char* failure, const char* verb,
@@ -83,8 +60,11 @@ std::string InstanceObject::LastError() { return instance_->last_error(); }
 
 // ---------------------------------------------------------------------------------------
 
-ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer)
-    : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer) {
+ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer,
+                             ScratchDatabases& scratch)
+    : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
+      scratch_(scratch) {
+    watch_name_owners();
     for (const auto& instance : manager_.instances())
         objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance);
     manager_.set_observer(this);
@@ -102,6 +82,7 @@ void ManagerObject::instance_added(const Instance& instance) {
 }
 
 void ManagerObject::instance_removed(const Instance& instance) {
+    scratch_.instance_stopped(instance.name());
     objects_.erase(instance.name());
     emitInstanceRemoved(instance.name(), sdbus::ObjectPath(instance_object_path(instance.name())));
 }
@@ -114,6 +95,7 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 }
 
 void ManagerObject::state_changed(const Instance& instance) {
+    scratch_state_changed(instance);
     if (auto it = objects_.find(instance.name()); it != objects_.end())
         it->second->state_changed();
     emitStateChanged(instance.name(), std::string(to_string(instance.state())));

@@ -5,6 +5,7 @@
 
 #include "bus/authorizer.hpp"
 #include "core/manager.hpp"
+#include "images/scratch.hpp"
 
 #include "instance_adaptor.h"
 #include "manager_adaptor.h"
@@ -49,7 +50,7 @@ private:
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,
                             private Manager::Observer {
 public:
-    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer);
+    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, ScratchDatabases& scratch);
     ~ManagerObject();
 
 private:
@@ -59,6 +60,15 @@ private:
     void HealthCheck(sdbus::Result<bool, std::string, uint64_t>&& result, std::string name) override;
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
     void GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) override;
+
+    // Scratch databases (bus/scratch_dbus.cpp).
+    void CreateScratchDatabase(sdbus::Result<std::string, std::string>&& result, std::string name,
+                               std::string from_snapshot) override;
+    void DropScratchDatabase(sdbus::Result<>&& result, std::string name, std::string database) override;
+    /// Drops a connection's scratch databases when it leaves the bus.
+    void watch_name_owners();
+    /// Leftovers are dropped when an instance runs; records are forgotten when it stops.
+    void scratch_state_changed(const Instance& instance);
 
     /// Runs then() if polkit (or being root) allows action to the caller of the message
     /// being handled now; otherwise answers AccessDenied.
@@ -77,6 +87,8 @@ private:
     Manager& manager_;
     Authorizer& authorizer_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
+    ScratchDatabases& scratch_;
+    std::unique_ptr<sdbus::IProxy> bus_daemon_;  ///< org.freedesktop.DBus: NameOwnerChanged
 };
 
 }  // namespace pgnspawn

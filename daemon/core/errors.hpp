@@ -10,6 +10,12 @@ namespace pgnspawn {
 namespace error_name {
 inline constexpr const char* NoSuchInstance = "org.pgnspawn1.Error.NoSuchInstance";
 inline constexpr const char* NotRunning = "org.pgnspawn1.Error.NotRunning";
+/// CreateScratchDatabase: the instance has no snapshot of that name.
+inline constexpr const char* NoSuchSnapshot = "org.pgnspawn1.Error.NoSuchSnapshot";
+/// CreateScratchDatabase on an image whose cluster the daemon cannot administer.
+inline constexpr const char* NotSupported = "org.pgnspawn1.Error.NotSupported";
+/// DropScratchDatabase: no scratch database of that name belongs to the instance.
+inline constexpr const char* NoSuchScratchDatabase = "org.pgnspawn1.Error.NoSuchScratchDatabase";
 inline constexpr const char* StartFailed = "org.pgnspawn1.Error.StartFailed";
 inline constexpr const char* StopFailed = "org.pgnspawn1.Error.StopFailed";
 /// The daemon started on a bad configuration file; the message is the parser's.
