@@ -5,11 +5,11 @@ _pgnspawnctl_instances() {
 
 _pgnspawnctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="start stop wait status list address health uri env monitor logs"
+    local commands="start stop wait status list address health uri env monitor logs run"
     local command="" i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --timeout|--shell|-n|--lines) ((i++)) ;;
+            --timeout|--shell|-n|--lines|--from) ((i++)) ;;
             -*) ;;
             *) command=${COMP_WORDS[i]}; break ;;
         esac
@@ -17,7 +17,7 @@ _pgnspawnctl() {
 
     case $prev in
         --shell) mapfile -t COMPREPLY < <(compgen -W "sh bash zsh dash fish" -- "$cur"); return ;;
-        --timeout|-n|--lines) return ;;
+        --timeout|-n|--lines|--from) return ;;
     esac
 
     if [[ -z $command ]]; then
@@ -31,6 +31,7 @@ _pgnspawnctl() {
         status|list|address|health|uri|monitor) options="--json" ;;
         env) options="--shell" ;;
         logs) options="-f --follow -n --lines" ;;
+        run) options="--scratch --from" ;;
     esac
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")

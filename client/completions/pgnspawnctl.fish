@@ -3,8 +3,8 @@ function __pgnspawnctl_instances
     pgnspawnctl list 2>/dev/null | string replace -r ' .*' ''
 end
 
-set -l commands start stop wait status list address health uri env monitor logs
-set -l takes_name start stop wait status address health uri env logs
+set -l commands start stop wait status list address health uri env monitor logs run
+set -l takes_name start stop wait status address health uri env logs run
 
 complete -c pgnspawnctl -f
 complete -c pgnspawnctl -s h -l help -d 'Show help'
@@ -20,6 +20,7 @@ complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a uri -d
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a env -d 'Print DATABASE_URL and PG* variables'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a monitor -d 'Print every state change'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a logs -d 'Show the journal of an instance'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a run -d 'Run a command with DATABASE_URL and PG* set'
 
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name" -a '(__pgnspawnctl_instances)' -d instance
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from wait" -l timeout -x -d 'Give up after this long (e.g. 30s)'
@@ -27,3 +28,5 @@ complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address heal
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from env" -l shell -x -a 'sh bash zsh dash fish' -d 'Shell syntax'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s f -l follow -d 'Follow the journal'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s n -l lines -x -d 'Number of lines'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from run" -l scratch -d 'A new scratch database, dropped when the command ends'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from run" -l from -x -d 'Copy of this snapshot'

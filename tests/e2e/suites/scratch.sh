@@ -39,8 +39,8 @@ sc_make_snapshot() {
     call Start s helloworld >/dev/null || fail "Start of helloworld failed"
     out=$(psql_hw "DROP TABLE IF EXISTS items; CREATE TABLE items (id int PRIMARY KEY, v text);
                    INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 3) g") || fail "setup: $out"
-    out=$(sc_su "DROP DATABASE IF EXISTS pgnspawn_snapshot_x;
-                 CREATE DATABASE pgnspawn_snapshot_x TEMPLATE helloworld") || fail "snapshot: $out"
+    out=$(sc_su "DROP DATABASE IF EXISTS pgnspawn_snapshot_x") || fail "snapshot: $out"
+    out=$(sc_su "CREATE DATABASE pgnspawn_snapshot_x TEMPLATE helloworld") || fail "snapshot: $out"
     out=$(sc_su "ALTER DATABASE pgnspawn_snapshot_x ALLOW_CONNECTIONS false") || fail "snapshot: $out"
 }
 
