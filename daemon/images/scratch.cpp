@@ -100,9 +100,44 @@ ScratchDatabases::~ScratchDatabases() = default;
 void ScratchDatabases::create(const InstanceConfig& c, const std::string& owner, const std::string& from_snapshot,
                               Created done) {
     running_[c.name] = c;
+    const PoolKey key{c.name, from_snapshot};
+    Pool& pool = pools_[key];  // asked for once: kept filled from now on
+    if (pool.generation == 0)
+        pool.generation = ++pool_generation_;
+    if (!pool.ready.empty()) {
+        const std::string database = pool.ready.front();
+        pool.ready.pop_front();
+        Record& record = records_.at(database);
+        record.owner = owner;
+        record.ready = true;
+        refill(key);
+        return done(nullptr, "", database);
+    }
     const std::string database = scratch_database_name(nonce_, ++serial_);
     // Recorded before it exists: a leftover sweep running meanwhile must not take it.
     records_[database] = Record{c.name, owner};
+    copy(c, database, from_snapshot,
+         [this, c, key, database, done = std::move(done)](const char* error_name, const std::string& error) {
+             auto it = records_.find(database);
+             if (error_name) {
+                 forget(database);
+                 if (std::string_view(error_name) == error_name::NoSuchSnapshot)
+                     pools_.erase(key);
+                 return done(error_name, error, "");
+             }
+             if (it == records_.end() || it->second.orphaned) {
+                 // Its owner is gone already (or the instance stopped): nobody will drop it later.
+                 drop(c, database, [](const std::string&) {});
+                 return done(error_name::Failed, "the caller disconnected before its scratch database was ready", "");
+             }
+             it->second.ready = true;
+             done(nullptr, "", database);
+             refill(key);
+         });
+}
+
+void ScratchDatabases::copy(const InstanceConfig& c, const std::string& database, const std::string& from_snapshot,
+                            Copied done) {
     const std::string template_db = from_snapshot.empty() ? std::string("template0") : snapshot_database(from_snapshot);
     std::vector<Statement> statements;
     if (!from_snapshot.empty())
@@ -110,24 +145,68 @@ void ScratchDatabases::create(const InstanceConfig& c, const std::string& owner,
     statements.push_back(
         [=, user = c.user](PGconn* conn) { return create_scratch_sql(conn, database, user, template_db, kStrategy); });
     run(c, std::move(statements),
-        [this, c, database, from_snapshot, done = std::move(done)](const std::string& error, const PgRows&) {
-            auto it = records_.find(database);
-            if (!error.empty()) {
-                forget(database);
-                if (error == "no such snapshot")
-                    return done(error_name::NoSuchSnapshot,
-                                fmt::format("instance {} has no snapshot \"{}\"", c.name, from_snapshot), "");
-                return done(error_name::Failed,
-                            fmt::format("Failed to create a scratch database in instance {}: {}", c.name, error), "");
-            }
-            if (it == records_.end() || it->second.orphaned) {
-                // Its owner is gone already (or the instance stopped): nobody will drop it later.
-                drop(c, database, [](const std::string&) {});
-                return done(error_name::Failed, "the caller disconnected before its scratch database was ready", "");
-            }
-            it->second.ready = true;
-            done(nullptr, "", database);
+        [name = c.name, from_snapshot, done = std::move(done)](const std::string& error, const PgRows&) {
+            if (error.empty())
+                return done(nullptr, "");
+            if (error == "no such snapshot")
+                return done(error_name::NoSuchSnapshot,
+                            fmt::format("instance {} has no snapshot \"{}\"", name, from_snapshot));
+            done(error_name::Failed,
+                 fmt::format("Failed to create a scratch database in instance {}: {}", name, error));
         });
+}
+
+void ScratchDatabases::refill(const PoolKey& key) {
+    auto pool = pools_.find(key);
+    auto instance = running_.find(key.first);
+    if (pool == pools_.end() || instance == running_.end() || pool->second.filling ||
+        pool->second.ready.size() >= kPoolSize)
+        return;
+    pool->second.filling = true;
+    const uint64_t generation = pool->second.generation;
+    const std::string database = scratch_database_name(nonce_, ++serial_);
+    records_[database] = Record{key.first, ""};
+    copy(instance->second, database, key.second,
+         [this, key, generation, database](const char* error_name, const std::string& error) {
+             auto pool = pools_.find(key);
+             const bool current = pool != pools_.end() && pool->second.generation == generation;
+             if (error_name) {
+                 forget(database);
+                 if (current)
+                     pools_.erase(pool);  // tried again when next asked for
+                 return log_warning(fmt::format("Failed to make a scratch database ahead of time: {}", error),
+                                    key.first);
+             }
+             if (!current || !records_.count(database)) {
+                 // The snapshot changed or the instance stopped meanwhile.
+                 if (auto instance = running_.find(key.first); instance != running_.end() && records_.count(database))
+                     drop(instance->second, database, [](const std::string&) {});
+                 return;
+             }
+             pool->second.ready.push_back(database);
+             pool->second.filling = false;
+             // One copy at a time, each on a later loop iteration, so requests go first.
+             loop_.post([this, key] { refill(key); }, lifetime_.token(), key.first);
+         });
+}
+
+void ScratchDatabases::snapshot_changed(const std::string& instance, const std::string& snapshot) {
+    drop_pool({instance, snapshot});
+}
+
+void ScratchDatabases::drop_pool(const PoolKey& key) {
+    auto pool = pools_.find(key);
+    if (pool == pools_.end())
+        return;
+    const auto ready = std::move(pool->second.ready);
+    pools_.erase(pool);
+    auto instance = running_.find(key.first);
+    for (const auto& database : ready) {
+        if (instance != running_.end())
+            drop(instance->second, database, [](const std::string&) {});
+        else
+            forget(database);
+    }
 }
 
 std::string ScratchDatabases::owner_of(const std::string& instance, const std::string& database) const {
@@ -184,6 +263,12 @@ void ScratchDatabases::instance_running(const InstanceConfig& c) {
 
 void ScratchDatabases::instance_stopped(const std::string& instance) {
     running_.erase(instance);
+    for (auto it = pools_.begin(); it != pools_.end();) {
+        if (it->first.first == instance)
+            it = pools_.erase(it);
+        else
+            ++it;
+    }
     for (auto it = records_.begin(); it != records_.end();) {
         if (it->second.instance == instance)
             it = records_.erase(it);

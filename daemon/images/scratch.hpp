@@ -5,6 +5,12 @@
 // dropped when the instance is next seen running: every database with the reserved
 // prefix that the daemon does not hold a record for is a leftover.
 //
+// A plain copy of a migrated database takes tens of milliseconds (CREATE DATABASE ...
+// TEMPLATE writes every page; see README, Speed), so for each (instance, snapshot) that has
+// been asked for, kPoolSize copies are made ahead of time, one at a time, and a request
+// takes one of those: it only becomes the caller's. Copies are owned by the configured
+// role and named like every scratch database from the start, so nothing is renamed.
+//
 // Each operation is one short connection as the superuser over the instance's unix
 // socket, as provisioning does; the SQL is built by pure functions (unit-tested).
 #pragma once
@@ -16,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -76,6 +83,11 @@ public:
     /// The instance stopped or failed: its records are forgotten; what was left is
     /// dropped at its next start.
     void instance_stopped(const std::string& instance);
+    /// Snapshot `snapshot` of `instance` was made anew or deleted: its pooled copies are
+    /// stale and are dropped. The snapshot API calls this.
+    void snapshot_changed(const std::string& instance, const std::string& snapshot);
+    /// Copies kept ready per (instance, snapshot) once it has been asked for.
+    static constexpr size_t kPoolSize = 8;
     /// How many records there are (for tests and the journal).
     size_t size() const { return records_.size(); }
 
@@ -87,6 +99,18 @@ private:
         bool orphaned = false;  ///< the owner vanished while it was being made
     };
     struct Job;
+    using PoolKey = std::pair<std::string, std::string>;  ///< instance, snapshot ("" = empty)
+    struct Pool {
+        std::deque<std::string> ready;  ///< databases made ahead of time, oldest first
+        bool filling = false;
+        uint64_t generation = 0;  ///< a copy made for an earlier pool of this key is not this one's
+    };
+    using Copied = std::function<void(const char* error_name, const std::string& error)>;
+    /// CREATE DATABASE `database` for the configured role from the snapshot (checked first).
+    void copy(const InstanceConfig& c, const std::string& database, const std::string& from_snapshot, Copied done);
+    /// Makes one more copy for the pool of `key` if it is short and nothing fills it yet.
+    void refill(const PoolKey& key);
+    void drop_pool(const PoolKey& key);
     /// Connects as the superuser and runs `statements` one after the other (CREATE and
     /// DROP DATABASE may not share a query); done(error, rows of the last).
     using Statement = std::function<std::string(PGconn*)>;
@@ -102,6 +126,8 @@ private:
     uint64_t serial_ = 0;
     std::map<std::string, Record> records_;          ///< by database name
     std::map<std::string, InstanceConfig> running_;  ///< instances seen running, for drops
+    std::map<PoolKey, Pool> pools_;
+    uint64_t pool_generation_ = 0;
     uint64_t next_job_ = 0;
     std::map<uint64_t, std::unique_ptr<Job>> jobs_;
     Lifetime lifetime_;
