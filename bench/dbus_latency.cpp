@@ -1,6 +1,10 @@
 // dbus_latency: latency and throughput of one pgnspawnd method, from one client.
 //
 //   dbus_latency --method GetAddress|HealthCheck --name NAME [--calls N] [--warmup N]
+//   dbus_latency --method CreateScratchDatabase --name NAME --snapshot SNAP [--calls N] [--warmup N]
+//
+// CreateScratchDatabase: each timed call is followed by an untimed DropScratchDatabase of
+// the database it returned, so that databases do not pile up.
 //
 // Issues N sequential calls of org.pgnspawn1.Manager.METHOD(NAME) over one system bus
 // connection (each call waits for its reply before the next is sent) and prints one line:
@@ -35,23 +39,56 @@ struct Options {
     std::string name;
     long calls = 1000;
     long warmup = 20;
+    std::string snapshot;
 };
 
 int usage() {
-    std::fputs("usage: dbus_latency --method GetAddress|HealthCheck --name NAME [--calls N] [--warmup N]\n", stderr);
+    std::fputs(
+        "usage: dbus_latency --method GetAddress|HealthCheck|CreateScratchDatabase --name NAME [--snapshot SNAP]"
+        " [--calls N] [--warmup N]\n",
+        stderr);
     return 2;
+}
+
+/// DropScratchDatabase of what the last CreateScratchDatabase returned (untimed).
+std::string pending_drop;
+
+bool drop_pending(sd_bus* bus, const Options& options) {
+    if (pending_drop.empty())
+        return true;
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    int r = sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, "DropScratchDatabase", &error, nullptr,
+                               "ss", options.name.c_str(), pending_drop.c_str());
+    if (r < 0)
+        std::fprintf(stderr, "dbus_latency: DropScratchDatabase failed: %s: %s\n", error.name ? error.name : "?",
+                     error.message ? error.message : std::strerror(-r));
+    sd_bus_error_free(&error);
+    pending_drop.clear();
+    return r >= 0;
 }
 
 /// One call; false (and a message on stderr) on any error or an unhealthy answer.
 bool callOnce(sd_bus* bus, const Options& options) {
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;
-    int r = sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, options.method.c_str(), &error, &reply,
-                               "s", options.name.c_str());
+    const bool scratch = options.method == "CreateScratchDatabase";
+    int r = scratch ? sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, options.method.c_str(), &error,
+                                         &reply, "ss", options.name.c_str(), options.snapshot.c_str())
+                    : sd_bus_call_method(bus, kService, kManagerPath, kManagerInterface, options.method.c_str(), &error,
+                                         &reply, "s", options.name.c_str());
     bool ok = r >= 0;
     if (!ok) {
         std::fprintf(stderr, "dbus_latency: %s failed: %s: %s\n", options.method.c_str(), error.name ? error.name : "?",
                      error.message ? error.message : std::strerror(-r));
+    } else if (scratch) {
+        const char* database = nullptr;
+        const char* uri = nullptr;
+        if (sd_bus_message_read(reply, "ss", &database, &uri) < 0 || !database) {
+            std::fprintf(stderr, "dbus_latency: CreateScratchDatabase: unexpected reply\n");
+            ok = false;
+        } else {
+            pending_drop = database;
+        }
     } else if (options.method == "HealthCheck") {
         int healthy = 0;
         const char* detail = nullptr;
@@ -87,13 +124,16 @@ int main(int argc, char** argv) {
             options.name = value;
         else if (arg == "--calls")
             options.calls = std::strtol(value.c_str(), nullptr, 10);
+        else if (arg == "--snapshot")
+            options.snapshot = value;
         else if (arg == "--warmup")
             options.warmup = std::strtol(value.c_str(), nullptr, 10);
         else
             return usage();
     }
-    if ((options.method != "GetAddress" && options.method != "HealthCheck") || options.name.empty() ||
-        options.calls < 1 || options.warmup < 0)
+    if ((options.method != "GetAddress" && options.method != "HealthCheck" &&
+         options.method != "CreateScratchDatabase") ||
+        options.name.empty() || options.calls < 1 || options.warmup < 0)
         return usage();
 
     sd_bus* bus = nullptr;
@@ -105,7 +145,7 @@ int main(int argc, char** argv) {
 
     // Warm-up: activation, the bus's name lookup, page faults of the first calls.
     for (long i = 0; i < options.warmup; ++i)
-        if (!callOnce(bus, options))
+        if (!callOnce(bus, options) || !drop_pending(bus, options))
             return 1;
 
     using Clock = std::chrono::steady_clock;
@@ -117,6 +157,8 @@ int main(int argc, char** argv) {
         if (!callOnce(bus, options))
             return 1;
         usec.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        if (!drop_pending(bus, options))
+            return 1;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
     sd_bus_flush_close_unref(bus);

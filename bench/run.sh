@@ -3,7 +3,10 @@
 # bare PostgreSQL tools on the same file system. Medians over RUNS runs.
 #
 #   sudo bash bench/run.sh [--runs N] [--calls N] [--idle SECONDS] [--results FILE] BUILDDIR
-#   sudo bash bench/run.sh --smoke --results FILE BUILDDIR     (CI: 1 run, 100 calls, 5 s idle)
+#   sudo bash bench/run.sh --smoke --results FILE BUILDDIR     (CI: 1 run, 100 calls, 5 s idle,
+#                                                               and a short --testdbs pass)
+#   sudo bash bench/run.sh --testdbs [--runs N] [--calls N] BUILDDIR   (databases for tests only:
+#           scratch databases, snapshot/restore, migrations, testcontainers' SQL; bench/testdbs.sh)
 #
 # cold      Start of an instance with no state (data directory, initdb, container,
 #           provisioning, round trip as the user)  vs  initdb + pg_ctl start -w +
@@ -25,10 +28,11 @@
 # not judged, since they depend on the machine. Exit status 0 on pass.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-runs=7 calls=2000 idle=60 smoke=0 results="" build=""
+runs=7 calls=2000 idle=60 smoke=0 testdbs=0 results="" build=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 runs=1 calls=100 idle=5 ;;
+        --testdbs) testdbs=1 ;;
         --runs) runs=$2; shift ;;
         --calls) calls=$2; shift ;;
         --idle) idle=$2; shift ;;
@@ -86,6 +90,14 @@ pgctl() { echo "runuser -u postgres -- $bin/pg_ctl -D /var/lib/bare/$1/data -o \
 bare_cold() { echo "install -d -o postgres -g postgres /var/lib/bare/$1 && $(initdb_cmd "$1") && $(pgctl "$1") start -w && runuser -u postgres -- $bin/createuser -h /var/lib/bare/$1 -p \$((5600 + $1)) bench && runuser -u postgres -- $bin/createdb -h /var/lib/bare/$1 -p \$((5600 + $1)) -O bench bench"; }
 
 H $mgr ListInstances >/dev/null || die "the daemon does not answer"   # D-Bus activation
+
+if [ "$testdbs" = 1 ]; then
+    out_file=$build/bench-testdbs.txt; : >"$out_file"
+    # shellcheck source=testdbs.sh
+    source "$here/testdbs.sh"
+    passed=1
+    exit 0
+fi
 
 declare -a cold warm stop bcold bwarm bstop pcold pwarm bpcold bpwarm
 declare -a ga50 ga99 garate hc50 hc99 hcrate
@@ -186,4 +198,9 @@ m_cold=$(med "${cold[@]}") m_warm=$(med "${warm[@]}") m_bwarm=$(med "${bwarm[@]}
     echo "          10 warm ${pwarm[*]} | bare ${bpwarm[*]}"
     echo "raw (µs): GetAddress p50 ${ga50[*]} p99 ${ga99[*]} | HealthCheck p50 ${hc50[*]} p99 ${hc99[*]}"
 } | tee "$out_file"
+# CI's smoke run covers the databases-for-tests pass too, so that it cannot rot.
+if [ "$smoke" = 1 ]; then
+    # shellcheck source=testdbs.sh
+    source "$here/testdbs.sh"
+fi
 passed=1

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 namespace pgnspawn::client {
 
@@ -36,6 +37,11 @@ const std::string_view kUsageText =
     "  reset NAME                 Make NAME's database empty, as first provisioned\n"
     "  snapshots NAME [--json]    List NAME's snapshots: name, time made, size\n"
     "  drop-snapshot NAME SNAP    Delete snapshot SNAP of NAME\n"
+    "  run NAME [--scratch [--from SNAP]] -- COMMAND [ARGS]\n"
+    "                             Run COMMAND with DATABASE_URL and PG* set for NAME;\n"
+    "                             --scratch: for a new scratch database (a copy of\n"
+    "                             snapshot SNAP, or empty), dropped when COMMAND ends;\n"
+    "                             exits with COMMAND's status\n"
     "\n"
     "Options:\n"
     "  -h, --help     Show this help and exit\n"
@@ -46,15 +52,17 @@ const std::string_view kUsageText =
 
 namespace {
 
-constexpr std::array<OptionSpec, 5> kOptions{{
+constexpr std::array<OptionSpec, 7> kOptions{{
     {kOptTimeout, "--timeout", "", true},
     {kOptJson, "--json", "", false},
     {kOptShell, "--shell", "", true},
     {kOptFollow, "--follow", "-f", false},
     {kOptLines, "--lines", "-n", true},
+    {kOptScratch, "--scratch", "", false},
+    {kOptFrom, "--from", "", true},
 }};
 
-constexpr std::array<CommandSpec, 16> kCommands{{
+constexpr std::array<CommandSpec, 17> kCommands{{
     {"start", 1, 1, 0},
     {"stop", 1, 1, 0},
     {"wait", 1, 1, kOptTimeout},
@@ -71,6 +79,8 @@ constexpr std::array<CommandSpec, 16> kCommands{{
     {"reset", 1, 1, 0},
     {"snapshots", 1, 1, kOptJson},
     {"drop-snapshot", 2, 2, 0},
+    // run NAME COMMAND [ARGS...]: the command line is unbounded.
+    {"run", 2, SIZE_MAX, kOptScratch | kOptFrom},
 }};
 
 void parse_shell(std::string_view shell, Options& options) {
@@ -103,6 +113,11 @@ void set_value(OptionFlag flag, std::string_view value, Options& options) {
         parse_shell(value, options);
     else if (flag == kOptLines)
         options.lines = parse_lines(value);
+    else if (flag == kOptFrom) {
+        if (value.empty())
+            throw UsageError("option '--from' needs a snapshot name");
+        options.from = value;
+    }
 }
 
 }  // namespace
@@ -146,6 +161,7 @@ Invocation parse_arguments(std::span<const char* const> args) {
             } else {
                 flag_only();
                 options.json = options.json || option->flag == kOptJson;
+                options.scratch = options.scratch || option->flag == kOptScratch;
             }
             options.given |= option->flag;
         } else {
@@ -167,12 +183,15 @@ const CommandSpec& resolve_command(const Invocation& invocation) {
         throw UsageError(fmt::format("unknown command '{}'", name));
     const std::size_t count = invocation.words.size() - 1;
     if (count < spec->min_args)
-        throw UsageError(count == 0 ? fmt::format("'{}' needs an instance name", name)
-                                    : fmt::format("'{}' needs a snapshot name after the instance name", name));
+        throw UsageError(name == "run" ? std::string("'run' needs an instance name and a command")
+                         : count == 0  ? fmt::format("'{}' needs an instance name", name)
+                                       : fmt::format("'{}' needs a snapshot name after the instance name", name));
     if (count > spec->max_args)
         throw UsageError(fmt::format("too many arguments for '{}'", name));
     if ((invocation.options.given & ~spec->options) != 0)
         throw UsageError(fmt::format("an option given does not apply to '{}'", name));
+    if ((invocation.options.given & kOptFrom) && !(invocation.options.given & kOptScratch))
+        throw UsageError("'--from' needs '--scratch'");
     return *spec;
 }
 

@@ -20,6 +20,8 @@ enum OptionFlag : unsigned {
     kOptShell = 1u << 2,
     kOptFollow = 1u << 3,
     kOptLines = 1u << 4,
+    kOptScratch = 1u << 5,
+    kOptFrom = 1u << 6,
 };
 
 struct Options {
@@ -27,7 +29,9 @@ struct Options {
     bool json = false;
     std::optional<std::chrono::milliseconds> timeout;
     bool fish = false;
-    std::string lines;  // -n: a decimal count, normalised
+    std::string lines;     // -n: a decimal count, normalised
+    bool scratch = false;  // run --scratch
+    std::string from;      // run --scratch --from SNAP
 };
 
 struct Invocation {

@@ -6,7 +6,7 @@
 namespace pgnspawn::client {
 
 CommandRunner command_runner(std::string_view name) {
-    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 16> kRunners{{
+    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 17> kRunners{{
         {"start", cmd_start},
         {"stop", cmd_stop},
         {"wait", cmd_wait},
@@ -23,6 +23,7 @@ CommandRunner command_runner(std::string_view name) {
         {"reset", cmd_reset},
         {"snapshots", cmd_snapshots},
         {"drop-snapshot", cmd_drop_snapshot},
+        {"run", cmd_run},
     }};
     for (const auto& [command, runner] : kRunners)
         if (command == name)

@@ -39,5 +39,7 @@ int cmd_restore(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_reset(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_snapshots(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_drop_snapshot(sdbus::IConnection& bus, Args args, const Options& options);
+// Running a command against an instance (commands_run.cpp).
+int cmd_run(sdbus::IConnection& bus, Args args, const Options& options);
 
 }  // namespace pgnspawn::client

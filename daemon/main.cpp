@@ -11,6 +11,7 @@
 #include "images/image_kinds.hpp"
 #include "images/layout.hpp"
 #include "images/snapshots.hpp"
+#include "images/scratch.hpp"
 #include "pgnspawn-config.h"
 #include "platform/bus_bridge.hpp"
 #include "platform/event_loop.hpp"
@@ -21,6 +22,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -174,7 +176,14 @@ int main(int argc, char** argv) {
         // A copy of a large database takes a while: each statement may take minutes.
         SnapshotStore snapshots(
             loop, [](const InstanceConfig& c) { return InstancePaths(c).socket_dir; }, std::chrono::minutes(5));
-        ManagerObject face(*bus, manager, authorizer, snapshots);
+        // The nonce keeps this daemon's scratch names apart from those an earlier one left.
+        ScratchDatabases scratch(loop,
+                                 fmt::format("{:x}", std::chrono::duration_cast<std::chrono::microseconds>(
+                                                         std::chrono::system_clock::now().time_since_epoch())
+                                                             .count() &
+                                                         0xffffffffff),
+                                 std::chrono::seconds(60));
+        ManagerObject face(*bus, manager, authorizer, snapshots, scratch);
         manager.adopt_running();
 
         auto on_term = [&] {

@@ -10,11 +10,11 @@ _pgnspawnctl_snapshots() {
 
 _pgnspawnctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot"
+    local commands="start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot run"
     local command="" i instance="" argc=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --timeout|--shell|-n|--lines) ((i++)) ;;
+            --timeout|--shell|-n|--lines|--from) ((i++)) ;;
             -*) ;;
             *)
                 if [[ -z $command ]]; then command=${COMP_WORDS[i]}; else ((argc++)); instance=${instance:-${COMP_WORDS[i]}}; fi ;;
@@ -23,7 +23,7 @@ _pgnspawnctl() {
 
     case $prev in
         --shell) mapfile -t COMPREPLY < <(compgen -W "sh bash zsh dash fish" -- "$cur"); return ;;
-        --timeout|-n|--lines) return ;;
+        --timeout|-n|--lines|--from) return ;;
     esac
 
     if [[ -z $command ]]; then
@@ -37,6 +37,7 @@ _pgnspawnctl() {
         status|list|address|health|uri|monitor|snapshots) options="--json" ;;
         env) options="--shell" ;;
         logs) options="-f --follow -n --lines" ;;
+        run) options="--scratch --from" ;;
     esac
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")

@@ -3,8 +3,8 @@ function __pgnspawnctl_instances
     pgnspawnctl list 2>/dev/null | string replace -r ' .*' ''
 end
 
-set -l commands start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot
-set -l takes_name start stop wait status address health uri env logs snapshot restore reset snapshots drop-snapshot
+set -l commands start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot run
+set -l takes_name start stop wait status address health uri env logs snapshot restore reset snapshots drop-snapshot run
 
 # The snapshots of the instance named after the command.
 function __pgnspawnctl_snapshots
@@ -31,6 +31,7 @@ complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a restor
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a reset -d 'Make the database empty again'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a snapshots -d 'List the snapshots of an instance'
 complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a drop-snapshot -d 'Delete a snapshot'
+complete -c pgnspawnctl -n "not __fish_seen_subcommand_from $commands" -a run -d 'Run a command with DATABASE_URL and PG* set'
 
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from $takes_name; and test (count (commandline -opc)) -eq 2" -a '(__pgnspawnctl_instances)' -d instance
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from restore drop-snapshot; and test (count (commandline -opc)) -eq 3" -a '(__pgnspawnctl_snapshots)' -d snapshot
@@ -39,3 +40,5 @@ complete -c pgnspawnctl -n "__fish_seen_subcommand_from status list address heal
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from env" -l shell -x -a 'sh bash zsh dash fish' -d 'Shell syntax'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s f -l follow -d 'Follow the journal'
 complete -c pgnspawnctl -n "__fish_seen_subcommand_from logs" -s n -l lines -x -d 'Number of lines'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from run" -l scratch -d 'A new scratch database, dropped when the command ends'
+complete -c pgnspawnctl -n "__fish_seen_subcommand_from run" -l from -x -d 'Copy of this snapshot'

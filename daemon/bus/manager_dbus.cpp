@@ -70,9 +70,10 @@ void InstanceObject::snapshots_changed() { getObject().emitPropertiesChangedSign
 // ---------------------------------------------------------------------------------------
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer,
-                             SnapshotStore& snapshots)
+                             SnapshotStore& snapshots, ScratchDatabases& scratch)
     : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
-      snapshots_(snapshots) {
+      snapshots_(snapshots), scratch_(scratch) {
+    watch_name_owners();
     for (const auto& instance : manager_.instances())
         objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance, snapshots_);
     manager_.set_observer(this);
@@ -95,6 +96,7 @@ void ManagerObject::instance_added(const Instance& instance) {
 }
 
 void ManagerObject::instance_removed(const Instance& instance) {
+    scratch_.instance_stopped(instance.name());
     objects_.erase(instance.name());
     emitInstanceRemoved(instance.name(), sdbus::ObjectPath(instance_object_path(instance.name())));
 }
@@ -107,6 +109,7 @@ void ManagerObject::instance_replaced(const Instance& old, const Instance& fresh
 }
 
 void ManagerObject::state_changed(const Instance& instance) {
+    scratch_state_changed(instance);
     if (auto it = objects_.find(instance.name()); it != objects_.end())
         it->second->state_changed();
 

@@ -5,6 +5,7 @@
 
 #include "bus/authorizer.hpp"
 #include "core/manager.hpp"
+#include "images/scratch.hpp"
 #include "images/snapshots.hpp"
 
 #include "instance_adaptor.h"
@@ -56,7 +57,8 @@ private:
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,
                             private Manager::Observer {
 public:
-    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, SnapshotStore& snapshots);
+    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, SnapshotStore& snapshots,
+                  ScratchDatabases& scratch);
     ~ManagerObject();
 
 private:
@@ -67,6 +69,8 @@ private:
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListInstances() override;
     void GetConnectionUri(sdbus::Result<std::string>&& result, std::string name) override;
     // Snapshots (snapshots_dbus.cpp).
+    SnapshotStore::Done then_drop_stale_copies(const std::string& instance, const std::string& snapshot,
+                                               SnapshotStore::Done done);
     void Snapshot(sdbus::Result<>&& result, std::string name, std::string snapshot) override;
     void Restore(sdbus::Result<>&& result, std::string name, std::string snapshot) override;
     void ListSnapshots(sdbus::Result<std::vector<sdbus::Struct<std::string, uint64_t, uint64_t>>>&& result,
@@ -77,6 +81,15 @@ private:
     /// and hands op a running host-image instance's configuration.
     template <typename Reply, typename Op>
     void snapshot_call(Reply& reply, const std::string& name, const std::string* snapshot, Op op);
+
+    // Scratch databases (bus/scratch_dbus.cpp).
+    void CreateScratchDatabase(sdbus::Result<std::string, std::string>&& result, std::string name,
+                               std::string from_snapshot) override;
+    void DropScratchDatabase(sdbus::Result<>&& result, std::string name, std::string database) override;
+    /// Drops a connection's scratch databases when it leaves the bus.
+    void watch_name_owners();
+    /// Leftovers are dropped when an instance runs; records are forgotten when it stops.
+    void scratch_state_changed(const Instance& instance);
 
     /// Runs then() if polkit (or being root) allows action to the caller of the message
     /// being handled now; otherwise answers AccessDenied.
@@ -96,6 +109,8 @@ private:
     Authorizer& authorizer_;
     SnapshotStore& snapshots_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
+    ScratchDatabases& scratch_;
+    std::unique_ptr<sdbus::IProxy> bus_daemon_;  ///< org.freedesktop.DBus: NameOwnerChanged
 };
 
 template <typename Reply, typename Then>

@@ -25,6 +25,17 @@ void check_snapshot_name(const std::string& snapshot) {
 
 }  // namespace
 
+SnapshotStore::Done ManagerObject::then_drop_stale_copies(const std::string& instance, const std::string& snapshot,
+                                                          SnapshotStore::Done done) {
+    // Scratch copies made ahead of time from a snapshot that is now made anew or gone
+    // must not be handed out.
+    return [this, instance, snapshot, done = std::move(done)](const std::optional<DomainError>& error) {
+        if (!error)
+            scratch_.snapshot_changed(instance, snapshot);
+        done(error);
+    };
+}
+
 template <typename Reply, typename Op>
 void ManagerObject::snapshot_call(Reply& reply, const std::string& name, const std::string* snapshot, Op op) {
     at_boundary_async(reply, [&] {
@@ -44,7 +55,7 @@ void ManagerObject::snapshot_call(Reply& reply, const std::string& name, const s
 void ManagerObject::Snapshot(sdbus::Result<>&& result, std::string name, std::string snapshot) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     snapshot_call(*reply, name, &snapshot, [this, reply, snapshot](const InstanceConfig& c) {
-        snapshots_.take(c, snapshot, answer_when_done(reply));
+        snapshots_.take(c, snapshot, then_drop_stale_copies(c.name, snapshot, answer_when_done(reply)));
     });
 }
 
@@ -58,7 +69,7 @@ void ManagerObject::Restore(sdbus::Result<>&& result, std::string name, std::str
 void ManagerObject::DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::string snapshot) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     snapshot_call(*reply, name, &snapshot, [this, reply, snapshot](const InstanceConfig& c) {
-        snapshots_.remove(c, snapshot, answer_when_done(reply));
+        snapshots_.remove(c, snapshot, then_drop_stale_copies(c.name, snapshot, answer_when_done(reply)));
     });
 }
 

@@ -10,6 +10,8 @@ namespace pgnspawn {
 namespace error_name {
 inline constexpr const char* NoSuchInstance = "org.pgnspawn1.Error.NoSuchInstance";
 inline constexpr const char* NotRunning = "org.pgnspawn1.Error.NotRunning";
+/// DropScratchDatabase: no scratch database of that name belongs to the instance.
+inline constexpr const char* NoSuchScratchDatabase = "org.pgnspawn1.Error.NoSuchScratchDatabase";
 inline constexpr const char* StartFailed = "org.pgnspawn1.Error.StartFailed";
 inline constexpr const char* StopFailed = "org.pgnspawn1.Error.StopFailed";
 /// The daemon started on a bad configuration file; the message is the parser's.
@@ -19,7 +21,7 @@ inline constexpr const char* NoSuchSnapshot = "org.pgnspawn1.Error.NoSuchSnapsho
 inline constexpr const char* SnapshotExists = "org.pgnspawn1.Error.SnapshotExists";
 /// A snapshot operation's SQL failed (a full disk, the instance stopping meanwhile, ...).
 inline constexpr const char* SnapshotFailed = "org.pgnspawn1.Error.SnapshotFailed";
-/// The operation needs another image kind (snapshots: image = "host").
+/// The operation needs another image kind (snapshots and scratch databases: image = "host").
 inline constexpr const char* NotSupported = "org.pgnspawn1.Error.NotSupported";
 inline constexpr const char* InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";

@@ -129,7 +129,7 @@ TEST(ClientArgs, EveryCommandHasARunnerAndIsInTheUsage) {
         EXPECT_NE(kUsageText.find("\n  " + std::string(spec.name) + " "), std::string_view::npos) << spec.name;
     }
     EXPECT_EQ(command_runner("frobnicate"), nullptr);
-    EXPECT_EQ(command_specs().size(), 16u);
+    EXPECT_EQ(command_specs().size(), 17u);
 }
 
 TEST(ClientArgs, SnapshotCommands) {

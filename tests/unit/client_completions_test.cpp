@@ -148,13 +148,17 @@ bool names_word(const std::string& text, const std::string& word) {
 /// Whether the parser takes `COMMAND [NAME] OPTION [VALUE]`.
 bool accepted(const CommandSpec& spec, const std::string& option) {
     static const std::map<std::string, std::string> samples{
-        {"--timeout", "30s"}, {"--shell", "fish"}, {"-n", "5"}, {"--lines", "5"}};
+        {"--timeout", "30s"}, {"--shell", "fish"}, {"-n", "5"}, {"--lines", "5"}, {"--from", "m"}};
     std::vector<std::string> words{std::string(spec.name)};
     if (spec.min_args > 0)
         words.emplace_back("dev");
     words.push_back(option);
     if (samples.contains(option))
         words.push_back(samples.at(option));
+    if (option == "--from")
+        words.emplace_back("--scratch");  // --from is accepted only with --scratch
+    if (spec.min_args > 1)
+        words.insert(words.end(), {"--", "true"});  // run: NAME then a command
     std::vector<const char*> args;
     for (const auto& word : words)
         args.push_back(word.c_str());
