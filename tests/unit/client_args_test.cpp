@@ -7,27 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include "client_parse.hpp"
+
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 namespace pgnspawn::client {
 namespace {
-
-Invocation parse(std::initializer_list<const char*> words) {
-    const std::vector<const char*> args(words);
-    return parse_arguments(args);
-}
-
-/// Parses and resolves; returns the UsageError's message, or "" when the line is accepted.
-std::string usage_error(std::initializer_list<const char*> words) {
-    try {
-        resolve_command(parse(words));
-        return "";
-    } catch (const UsageError& error) {
-        return error.what();
-    }
-}
 
 TEST(ClientArgs, CommandAndName) {
     const auto invocation = parse({"start", "dev"});

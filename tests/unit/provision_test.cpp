@@ -8,6 +8,8 @@
 
 #include <regex>
 
+#include "unconnected_pg.hpp"
+
 namespace pgnspawn {
 namespace {
 
@@ -17,17 +19,7 @@ using ::testing::Not;
 
 constexpr const char* kPassword = "Pw-91c2-DoNotLeak";
 
-/// A connection object that never reached a server (a socket directory that does not
-/// exist): enough for libpq's quoting, which needs only its encoding.
-class Unconnected {
-public:
-    Unconnected() : conn_(PQconnectStart("host=/nonexistent/pgnspawn-test dbname=x connect_timeout=1")) {}
-    ~Unconnected() { PQfinish(conn_); }
-    PGconn* get() const { return conn_; }
-
-private:
-    PGconn* conn_;
-};
+using test::Unconnected;
 
 InstanceConfig config(const std::string& user = "hw", const std::string& database = "hwdb") {
     InstanceConfig c;

@@ -6,21 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "unconnected_pg.hpp"
+
 namespace pgnspawn {
 namespace {
 
 using ::testing::HasSubstr;
 
-/// A connection object that never reached a server: enough for libpq's quoting.
-class Unconnected {
-public:
-    Unconnected() : conn_(PQconnectStart("host=/nonexistent/pgnspawn-test dbname=x connect_timeout=1")) {}
-    ~Unconnected() { PQfinish(conn_); }
-    PGconn* get() const { return conn_; }
-
-private:
-    PGconn* conn_;
-};
+using test::Unconnected;
 
 TEST(Scratch, NamesCarryThePrefixTheNonceAndASerial) {
     EXPECT_EQ(scratch_database_name("1a2b", 7), "pgnspawn_scratch_1a2b_7");

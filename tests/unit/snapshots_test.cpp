@@ -9,21 +9,14 @@
 
 #include <libpq-fe.h>
 
+#include "unconnected_pg.hpp"
+
 namespace pgnspawn {
 namespace {
 
 using ::testing::HasSubstr;
 
-/// A connection object that never reached a server: it supplies libpq's quoting rules.
-class Unconnected {
-public:
-    Unconnected() : conn_(PQconnectStart("host=/nonexistent/pgnspawn-test dbname=x connect_timeout=1")) {}
-    ~Unconnected() { PQfinish(conn_); }
-    PGconn* get() const { return conn_; }
-
-private:
-    PGconn* conn_;
-};
+using test::Unconnected;
 
 InstanceConfig config(const std::string& version = "15") {
     InstanceConfig c;
