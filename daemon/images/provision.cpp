@@ -1,5 +1,7 @@
 #include "images/provision.hpp"
 
+#include "core/names.hpp"
+
 #include <fmt/format.h>
 
 #include <cstring>
@@ -15,7 +17,20 @@ PqString identifier(PGconn* conn, const std::string& s) {
     return PqString(PQescapeIdentifier(conn, s.c_str(), s.size()));
 }
 
+/// libpq's escaping, or the error that it failed.
+PqString escaped(PGconn* conn, const std::string& s, char* (*escape)(PGconn*, const char*, size_t)) {
+    PqString out(escape(conn, s.c_str(), s.size()));
+    if (!out)
+        throw std::runtime_error(
+            fmt::format("cannot quote {}: {}", quote_untrusted(s), tidy_pg_message(PQerrorMessage(conn))));
+    return out;
+}
+
 }  // namespace
+
+std::string quote_identifier(PGconn* conn, const std::string& s) { return escaped(conn, s, PQescapeIdentifier).get(); }
+
+std::string quote_literal(PGconn* conn, const std::string& s) { return escaped(conn, s, PQescapeLiteral).get(); }
 
 std::string ensure_role_sql(PGconn* conn, const InstanceConfig& c) {
     PqString verifier(PQencryptPasswordConn(conn, c.password.c_str(), c.user.c_str(), "scram-sha-256"));

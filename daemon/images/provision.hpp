@@ -23,6 +23,11 @@ struct PqFreemem {
 /// A string allocated by libpq (an escaped literal or identifier, a password verifier).
 using PqString = std::unique_ptr<char, PqFreemem>;
 
+/// `s` as an SQL identifier / string literal, by `conn`'s quoting rules (it need not be
+/// connected). Throws std::runtime_error, naming `s` but not quoting it raw, when libpq cannot.
+std::string quote_identifier(PGconn* conn, const std::string& s);
+std::string quote_literal(PGconn* conn, const std::string& s);
+
 /// The role exists, can log in, has the configured attributes (CREATEDB, SUPERUSER or
 /// their NO forms) and the configured password, which travels as a SCRAM
 /// verifier (never in clear text); the query's one row counts the databases named as

@@ -13,22 +13,6 @@ namespace pgnspawn {
 
 namespace {
 
-PqString quoted_identifier(PGconn* conn, const std::string& s) {
-    PqString id(PQescapeIdentifier(conn, s.c_str(), s.size()));
-    if (!id)
-        throw std::runtime_error(
-            fmt::format("cannot quote a database name: {}", tidy_pg_message(PQerrorMessage(conn))));
-    return id;
-}
-
-PqString quoted_literal(PGconn* conn, const std::string& s) {
-    PqString lit(PQescapeLiteral(conn, s.c_str(), s.size()));
-    if (!lit)
-        throw std::runtime_error(
-            fmt::format("cannot quote a database name: {}", tidy_pg_message(PQerrorMessage(conn))));
-    return lit;
-}
-
 /// Measured in the test host (bench/run.sh --testdbs): see README, Speed.
 constexpr std::string_view kStrategy = "WAL_LOG";
 
@@ -58,17 +42,16 @@ std::string create_scratch_sql(PGconn* conn, const std::string& database, const 
                                const std::string& template_db, std::string_view strategy) {
     if (strategy != "FILE_COPY" && strategy != "WAL_LOG")
         throw std::runtime_error(fmt::format("unknown CREATE DATABASE strategy {}", strategy));
-    return fmt::format("CREATE DATABASE {} OWNER {} TEMPLATE {} STRATEGY {}", quoted_identifier(conn, database).get(),
-                       quoted_identifier(conn, owner).get(), quoted_identifier(conn, template_db).get(), strategy);
+    return fmt::format("CREATE DATABASE {} OWNER {} TEMPLATE {} STRATEGY {}", quote_identifier(conn, database),
+                       quote_identifier(conn, owner), quote_identifier(conn, template_db), strategy);
 }
 
 std::string drop_database_sql(PGconn* conn, const std::string& database) {
-    return fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted_identifier(conn, database).get());
+    return fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(conn, database));
 }
 
 std::string database_exists_sql(PGconn* conn, const std::string& database) {
-    return fmt::format("SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {}",
-                       quoted_literal(conn, database).get());
+    return fmt::format("SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {}", quote_literal(conn, database));
 }
 
 std::string list_scratch_sql() {

@@ -13,22 +13,6 @@ namespace pgnspawn {
 
 namespace {
 
-std::string identifier(PGconn* conn, const std::string& s) {
-    PqString id(PQescapeIdentifier(conn, s.c_str(), s.size()));
-    if (!id)
-        throw std::runtime_error(
-            fmt::format("cannot quote {}: {}", quote_untrusted(s), tidy_pg_message(PQerrorMessage(conn))));
-    return id.get();
-}
-
-std::string literal(PGconn* conn, const std::string& s) {
-    PqString lit(PQescapeLiteral(conn, s.c_str(), s.size()));
-    if (!lit)
-        throw std::runtime_error(
-            fmt::format("cannot quote {}: {}", quote_untrusted(s), tidy_pg_message(PQerrorMessage(conn))));
-    return lit.get();
-}
-
 /// WAL_LOG: measured about twice as fast as FILE_COPY for a migrated test database, whose
 /// two checkpoints cost more than copying the pages through the WAL (README, Snapshots).
 /// STRATEGY exists from PostgreSQL 15 on; before that FILE_COPY is the only way.
@@ -37,7 +21,7 @@ std::string copy_clause(const InstanceConfig& c) {
 }
 
 std::string count_sql(PGconn* conn, const std::string& database) {
-    return fmt::format("SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {}", literal(conn, database));
+    return fmt::format("SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {}", quote_literal(conn, database));
 }
 
 /// Ends every other session on `database`; CREATE DATABASE ... TEMPLATE then waits (up to
@@ -46,7 +30,7 @@ std::string terminate_sql(PGconn* conn, const std::string& database) {
     return fmt::format(
         "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
         "WHERE datname = {} AND pid <> pg_catalog.pg_backend_pid()",
-        literal(conn, database));
+        quote_literal(conn, database));
 }
 
 SqlStep must_not_exist(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
@@ -67,28 +51,30 @@ SqlStep plain(std::string sql) { return {std::move(sql), std::nullopt, std::null
 
 std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot,
                                          uint64_t now_usec) {
-    const std::string partial = identifier(conn, kSnapshotPartialPrefix + snapshot);
-    const std::string db = identifier(conn, c.database);
+    const std::string partial = quote_identifier(conn, kSnapshotPartialPrefix + snapshot);
+    const std::string db = quote_identifier(conn, c.database);
     return {
         must_not_exist(conn, c, snapshot),
         plain(fmt::format("DROP DATABASE IF EXISTS {}", partial)),  // left by a crash mid-way
         plain(terminate_sql(conn, c.database)),
         plain(fmt::format("CREATE DATABASE {} TEMPLATE {}{}", partial, db, copy_clause(c))),
         plain(fmt::format("ALTER DATABASE {} ALLOW_CONNECTIONS false", partial)),
-        plain(fmt::format("COMMENT ON DATABASE {} IS {}", partial, literal(conn, std::to_string(now_usec)))),
-        plain(fmt::format("ALTER DATABASE {} RENAME TO {}", partial, identifier(conn, kSnapshotPrefix + snapshot))),
+        plain(fmt::format("COMMENT ON DATABASE {} IS {}", partial, quote_literal(conn, std::to_string(now_usec)))),
+        plain(
+            fmt::format("ALTER DATABASE {} RENAME TO {}", partial, quote_identifier(conn, kSnapshotPrefix + snapshot))),
     };
 }
 
 std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    const std::string restoring = identifier(conn, kRestoringDatabase);
-    const std::string db = identifier(conn, c.database);
+    const std::string restoring = quote_identifier(conn, kRestoringDatabase);
+    const std::string db = quote_identifier(conn, c.database);
     // The copy is made first, so a failure leaves the database as it was.
     return {
         must_exist(conn, c, snapshot),
         plain(fmt::format("DROP DATABASE IF EXISTS {}", restoring)),
         plain(fmt::format("CREATE DATABASE {} TEMPLATE {} OWNER {}{}", restoring,
-                          identifier(conn, kSnapshotPrefix + snapshot), identifier(conn, c.user), copy_clause(c))),
+                          quote_identifier(conn, kSnapshotPrefix + snapshot), quote_identifier(conn, c.user),
+                          copy_clause(c))),
         plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", db)),
         plain(fmt::format("ALTER DATABASE {} RENAME TO {}", restoring, db)),
     };
@@ -97,14 +83,14 @@ std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& 
 std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
     return {
         must_exist(conn, c, snapshot),
-        plain(fmt::format("DROP DATABASE {}", identifier(conn, kSnapshotPrefix + snapshot))),
+        plain(fmt::format("DROP DATABASE {}", quote_identifier(conn, kSnapshotPrefix + snapshot))),
     };
 }
 
 std::vector<SqlStep> reset_database_steps(PGconn* conn, const InstanceConfig& c) {
     // Provisioning's own CREATE DATABASE, so that Reset gives what a first start gives.
     return {
-        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", identifier(conn, c.database))),
+        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(conn, c.database))),
         plain(create_database_sql(conn, c)),
     };
 }
