@@ -6,6 +6,22 @@
 
 namespace pgnspawn {
 
+namespace {
+
+/// What every container's command line starts with: nspawn in the transient unit it runs
+/// in, registered with machined under the instance's machine name, on `root`.
+std::vector<std::string> nspawn_head(const InstanceConfig& c, const std::string& nspawn_binary,
+                                     const std::filesystem::path& root) {
+    return {nspawn_binary,
+            "--quiet",
+            "--keep-unit",
+            "--register=yes",
+            fmt::format("--machine={}", machine_name(c.name)),
+            fmt::format("--directory={}", root.string())};
+}
+
+}  // namespace
+
 InstancePaths::InstancePaths(const InstanceConfig& c)
     : state(c.state_directory), root(c.state_directory / "root"),
       data((c.ephemeral ? c.runtime_directory : c.state_directory) / "data"),
@@ -14,43 +30,38 @@ InstancePaths::InstancePaths(const InstanceConfig& c)
 
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     const InstancePaths p(c);
-    std::vector<std::string> argv{
-        nspawn_binary,
-        "--quiet",
-        "--keep-unit",
-        "--register=yes",
-        fmt::format("--machine={}", machine_name(c.name)),
-        fmt::format("--directory={}", p.root.string()),
-        "--read-only",
-        "--tmpfs=/tmp",
-        "--bind-ro=/usr",
-        "--bind-ro=/etc/passwd",
-        "--bind-ro=/etc/group",
-        "--bind-ro=/etc/nsswitch.conf",
-        fmt::format("--bind={}:{}", p.data.string(), kContainerData),
-        fmt::format("--bind={}:{}", p.socket_dir.string(), kContainerSocketDir),
-        // PostgreSQL is PID 1 (no --as-pid2): nspawn's stub init would turn a stop into
-        // SIGTERM, a "smart" shutdown that waits for every client to disconnect. SIGINT
-        // is PostgreSQL's fast shutdown: clients are disconnected, a checkpoint is written.
-        "--kill-signal=SIGINT",
-        "--resolv-conf=off",
-        "--timezone=off",
-        "--link-journal=no",
-        "--console=pipe",
-        "--user=postgres",
-        "--chdir=/",
-        (c.postgresql_bindir / "postgres").string(),
-        "-D",
-        kContainerData,
-        "-c",
-        fmt::format("listen_addresses={}", c.listen_address),
-        "-c",
-        fmt::format("port={}", c.port),
-        "-c",
-        fmt::format("unix_socket_directories={}", kContainerSocketDir),
-        "-c",
-        "logging_collector=off",
-    };
+    std::vector<std::string> argv = nspawn_head(c, nspawn_binary, p.root);
+    argv.insert(argv.end(), {
+                                "--read-only",
+                                "--tmpfs=/tmp",
+                                "--bind-ro=/usr",
+                                "--bind-ro=/etc/passwd",
+                                "--bind-ro=/etc/group",
+                                "--bind-ro=/etc/nsswitch.conf",
+                                fmt::format("--bind={}:{}", p.data.string(), kContainerData),
+                                fmt::format("--bind={}:{}", p.socket_dir.string(), kContainerSocketDir),
+                                // PostgreSQL is PID 1 (no --as-pid2): nspawn's stub init would turn a stop into
+                                // SIGTERM, a "smart" shutdown that waits for every client to disconnect. SIGINT
+                                // is PostgreSQL's fast shutdown: clients are disconnected, a checkpoint is written.
+                                "--kill-signal=SIGINT",
+                                "--resolv-conf=off",
+                                "--timezone=off",
+                                "--link-journal=no",
+                                "--console=pipe",
+                                "--user=postgres",
+                                "--chdir=/",
+                                (c.postgresql_bindir / "postgres").string(),
+                                "-D",
+                                kContainerData,
+                                "-c",
+                                fmt::format("listen_addresses={}", c.listen_address),
+                                "-c",
+                                fmt::format("port={}", c.port),
+                                "-c",
+                                fmt::format("unix_socket_directories={}", kContainerSocketDir),
+                                "-c",
+                                "logging_collector=off",
+                            });
     if (c.durability == Durability::Fast)
         for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
             argv.insert(argv.end(), {"-c", setting});
@@ -71,21 +82,16 @@ std::filesystem::path boot_root(const InstanceConfig& c) {
 }
 
 std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
-    std::vector<std::string> argv{
-        nspawn_binary,
-        "--quiet",
-        "--keep-unit",
-        "--register=yes",
-        fmt::format("--machine={}", machine_name(c.name)),
-        fmt::format("--directory={}", boot_root(c).string()),
-        // READY=1 only once the guest's service manager has finished booting.
-        "--notify-ready=yes",
-        // The guest's init turns SIGRTMIN+3 into a clean poweroff, which stops its
-        // PostgreSQL cleanly (nspawn's default for a non --boot payload is SIGKILL).
-        "--kill-signal=SIGRTMIN+3",
-        "--console=read-only",
-        "--link-journal=no",
-    };
+    std::vector<std::string> argv = nspawn_head(c, nspawn_binary, boot_root(c));
+    argv.insert(argv.end(), {
+                                // READY=1 only once the guest's service manager has finished booting.
+                                "--notify-ready=yes",
+                                // The guest's init turns SIGRTMIN+3 into a clean poweroff, which stops its
+                                // PostgreSQL cleanly (nspawn's default for a non --boot payload is SIGKILL).
+                                "--kill-signal=SIGRTMIN+3",
+                                "--console=read-only",
+                                "--link-journal=no",
+                            });
     if (c.network == NetworkMode::Private) {
         argv.emplace_back("--network-veth");
         if (c.host_port)
