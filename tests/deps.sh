@@ -9,6 +9,7 @@ packages=(
     debootstrap systemd-container iproute2 util-linux
     nix-bin     # tests/nix/check.sh: nix-instantiate --parse/--eval, no nixpkgs needed
     groff-base zsh fish  # the client suite checks the man pages and the zsh and fish completions here
+    patchelf    # tests/lib: the NixOS-shaped test host relocates PostgreSQL and systemd into store paths
 )
 missing=()
 for p in "${packages[@]}"; do

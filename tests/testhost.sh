@@ -18,8 +18,8 @@ set -euo pipefail
 
 CACHE=${PGNSPAWN_TESTHOST_CACHE:-/var/cache/pgnspawn-testhost}
 RUN=${PGNSPAWN_TESTHOST_DIR:-/var/tmp/pgnspawn-testhost}
-BASE_VERSION=5   # bump when the package list changes so caches are rebuilt
-PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,systemd-container,polkitd,postgresql,postgresql-client,iproute2,procps,psmisc,libsdbus-c++1,libsystemd0,libpq5,libfmt9,libtomlplusplus3,ca-certificates,libasan8,libubsan1,python3-django,python3-psycopg2
+BASE_VERSION=6   # bump when the package list changes so caches are rebuilt
+PACKAGES=systemd,systemd-sysv,libpam-systemd,dbus,systemd-container,polkitd,postgresql,postgresql-client,iproute2,procps,psmisc,libsdbus-c++1,libsystemd0,libpq5,libfmt9,libtomlplusplus3,ca-certificates,libasan8,libubsan1,python3-django,python3-psycopg2,patchelf,postgresql-15-postgis-3
 
 log() { printf 'testhost: %s\n' "$*" >&2; }
 
