@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/config_limits.hpp"
+#include "core/config_server.hpp"
 #include "core/names.hpp"
 
 #include <arpa/inet.h>
@@ -39,10 +40,10 @@ const InstanceConfig* Config::find(std::string_view name) const {
 
 namespace {
 
-constexpr std::array kInstanceKeys = {"image",      "port",          "listen_address", "database",  "user",
-                                      "password",   "password_file", "version",        "autostart", "directory",
-                                      "toplevel",   "network",       "host_port",      "createdb",  "superuser",
-                                      "durability", "ephemeral"};
+constexpr std::array kInstanceKeys = {
+    "image",     "port",       "listen_address", "database", "user",           "password",  "password_file",
+    "version",   "autostart",  "directory",      "toplevel", "network",        "host_port", "createdb",
+    "superuser", "durability", "ephemeral",      "settings", "initial_script", "databases", "extensions"};
 
 class Parser {
 public:
@@ -158,7 +159,7 @@ private:
         c.createdb = optional_bool(*table, "createdb", c.createdb);
         c.superuser = optional_bool(*table, "superuser", c.superuser);
         data_safety(*table, c);
-        return c;
+        return parse_server_keys(*table, c, source_);
     }
 
     bool optional_bool(const toml::table& t, std::string_view key, bool fallback) const {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pgnspawn {
@@ -51,6 +52,13 @@ struct InstanceConfig {
     /// cluster on every start.
     bool ephemeral = false;
     std::filesystem::path runtime_directory;  ///< e.g. /run/pgnspawn/NAME
+    /// settings = { ... }: PostgreSQL configuration, name and value as PostgreSQL reads
+    /// them (booleans "on"/"off"), in name order; see config_server.hpp.
+    std::vector<std::pair<std::string, std::string>> settings;
+    /// initial_script: SQL run once per cluster as postgres after the first provisioning.
+    std::filesystem::path initial_script;
+    std::vector<std::string> databases;   ///< more databases owned by `user`
+    std::vector<std::string> extensions;  ///< created in `database` and each of `databases`
 
     bool operator==(const InstanceConfig&) const = default;
 };

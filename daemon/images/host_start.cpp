@@ -126,7 +126,7 @@ void HostStart::verify_as_user(bool provision_on_failure) {
     pg_ = std::make_unique<PgConnection>(b_.loop(), b_.settings().query_timeout);
     auto checked = [this, provision_on_failure](const std::string& failure) {
         if (failure.empty())
-            return finish("");
+            return declare();
         if (!provision_on_failure)
             return finish(failure);
         log_info(fmt::format("Provisioning the role and database of instance {} again: {}.", c_.name, failure),
@@ -143,6 +143,12 @@ void HostStart::verify_as_user(bool provision_on_failure) {
             checked(role_attributes_difference(rows, c_));
         });
     });
+}
+
+/// databases, extensions and initial_script, once the role can log in (see declare.hpp).
+void HostStart::declare() {
+    declaration_ = std::make_unique<Declaration>(b_.loop(), b_.settings().start_timeout);
+    declaration_->run(c_, p_.socket_dir, p_.data, [this](const std::string& error) { finish(error); });
 }
 
 void HostStart::finish(const std::string& error) {

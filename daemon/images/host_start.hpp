@@ -6,6 +6,7 @@
 
 #include "images/cluster.hpp"
 #include "images/container_start.hpp"
+#include "images/declare.hpp"
 #include "images/layout.hpp"
 #include "images/provision.hpp"
 
@@ -26,7 +27,8 @@ public:
     /// postmaster.pid says ready, then: on a fresh cluster the role and database are
     /// provisioned; on an older one a round trip as the user (reading its role's CREATEDB
     /// and SUPERUSER) comes first, and provisioning only if it fails or they differ from
-    /// the configuration. Either way it ends with a round trip as the user.
+    /// the configuration. Either way it ends with a round trip as the user, then what
+    /// databases, extensions and initial_script declare (declare.hpp).
     void ready(const PhaseReport& phase, Backend::Done done);
     std::string timeout_message() const;
 
@@ -34,6 +36,7 @@ private:
     void check_ready();
     void provision();
     void verify_as_user(bool provision_on_failure);
+    void declare();
     void finish(const std::string& error);
 
     ContainerBackend& b_;
@@ -48,6 +51,7 @@ private:
     std::unique_ptr<ClusterInit> initdb_;
     EventSource ready_watch_;
     std::unique_ptr<Provisioning> provisioning_;
+    std::unique_ptr<Declaration> declaration_;
     std::unique_ptr<PgConnection> pg_;
 };
 

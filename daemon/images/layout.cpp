@@ -65,6 +65,8 @@ std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string&
     if (c.durability == Durability::Fast)
         for (const char* setting : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"})
             argv.insert(argv.end(), {"-c", setting});
+    for (const auto& [name, value] : c.settings)  // none of these is one of the above (config_server.cpp)
+        argv.insert(argv.end(), {"-c", fmt::format("{}={}", name, value)});
     return argv;
 }
 

@@ -30,7 +30,7 @@ inline constexpr const char* kContainerSocketDir = "/run/postgresql";
 /// The systemd-nspawn command line (argv[0] included) that runs PostgreSQL as PID 1 of a
 /// container registered with machined, so that nspawn's --kill-signal=SIGINT reaches the
 /// postmaster directly and requests a fast, clean shutdown. durability = "fast" adds
-/// fsync, synchronous_commit and full_page_writes off.
+/// fsync, synchronous_commit and full_page_writes off; `settings` add their -c flags.
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
 
 /// The host image's system call confinement, applied by systemd to the transient unit
