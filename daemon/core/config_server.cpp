@@ -140,8 +140,18 @@ private:
         const auto* table = node->as_table();
         if (!table)
             fail(*node, "\"settings\" must be a table of PostgreSQL settings, e.g. { log_statement = \"all\" }");
-        for (const auto& [key, value] : *table) {
-            const std::string name(key.str());
+        add_settings(*table, "");
+    }
+
+    /// A table inside settings is an extension's: { auto_explain.log_min_duration = 0 }
+    /// (TOML's dotted key) is the setting "auto_explain.log_min_duration".
+    void add_settings(const toml::table& table, const std::string& prefix) {
+        for (const auto& [key, value] : table) {
+            const std::string name = prefix + std::string(key.str());
+            if (const auto* inner = value.as_table()) {
+                add_settings(*inner, name + ".");
+                continue;
+            }
             std::optional<std::string> problem = setting_name_problem(name);
             if (!problem)
                 problem = owned_setting_problem(name);
