@@ -43,6 +43,24 @@ let
       ephemeral = nullable types.bool ''
         Host image only. The data directory on a tmpfs (/run/pgnspawn/NAME): removed at Stop,
         a new cluster at every start (default false).'';
+      settings = nullable (types.attrsOf (types.oneOf [ types.bool types.float types.int types.str ])) ''
+        Host image only. PostgreSQL's configuration, as services.postgresql.settings, e.g.
+        { log_statement = "all"; max_connections = 200; }. Settings pgnspawn sets itself
+        (port, listen_addresses, unix_socket_*, data_directory, config/hba/ident_file,
+        logging_collector, and fsync, synchronous_commit, full_page_writes: see durability)
+        are refused. They are passed on the server's command line: no secrets.'';
+      initial_script = nullable (types.coercedTo (types.either types.package types.path) (p: "${p}") absolutePath) ''
+        Host image only. SQL run once per cluster as postgres in the instance's database,
+        after the first provisioning, as services.postgresql.initialScript; e.g.
+        pkgs.writeText "init.sql" "...". One transaction; psql's backslash commands are
+        not understood.'';
+      databases = nullable (types.listOf types.str)
+        "Host image only. More databases owned by `user`, created if missing at every start (ensureDatabases).";
+      extensions = nullable (types.listOf types.str) ''
+        Host image only. Extensions created (CREATE EXTENSION IF NOT EXISTS ... CASCADE) in
+        `database` and each of `databases` at every start. They must be installed with the
+        server: add them to postgresqlPackages, e.g.
+        (pkgs.postgresql_15.withPackages (p: [ p.pgvector p.postgis ])).'';
       directory = nullable absolutePath "For image = \"directory\": the container's root, e.g. /var/lib/machines/NAME.";
       toplevel = nullable (types.coercedTo types.package toString absolutePath) ''
         For image = "nixos": a NixOS system's `config.system.build.toplevel` (a store path or

@@ -15,12 +15,14 @@ let
     "image" "port" "listen_address" "database" "user" "password" "password_file"
     "version" "autostart" "directory" "toplevel" "network" "host_port"
     "createdb" "superuser" "durability" "ephemeral"
+    "settings" "initial_script" "databases" "extensions"
   ];
   stringKeys = [
     "image" "listen_address" "database" "user" "password" "password_file"
     "directory" "toplevel" "network" "durability"
+    "initial_script"
   ];
-  absolutePathKeys = [ "password_file" "directory" "toplevel" ];
+  absolutePathKeys = [ "password_file" "directory" "toplevel" "initial_script" ];
   choices = {
     image = [ "host" "directory" "nixos" ];
     network = [ "private" "host" ];
@@ -69,7 +71,27 @@ let
       else bad "a PostgreSQL major version such as 15"
     else if key == "autostart" || key == "createdb" || key == "superuser" || key == "ephemeral" then
       if builtins.isBool v then (if v then "true" else "false") else bad "true or false"
+    else if key == "databases" || key == "extensions" then
+      if builtins.isList v && builtins.all (x: builtins.isString x && builtins.match "[A-Za-z_][A-Za-z0-9_-]{0,62}" x != null) v
+      then "[" + builtins.concatStringsSep ", " (map quote v) + "]"
+      else bad "a list of names (letters, digits, '_' and '-', up to 63)"
+    else if key == "settings" then
+      if builtins.isAttrs v then "{ " + builtins.concatStringsSep ", " (map (k: setting name k v.${k}) (builtins.attrNames v)) + " }"
+      else bad "an attribute set of PostgreSQL settings"
     else throw "pgnspawn: internal error: no format for key ${key}";
+
+  # One PostgreSQL setting of `settings`, as NixOS's services.postgresql.settings takes
+  # them: strings, integers, floats and booleans. The name is quoted, so an extension's
+  # "pg_stat_statements.track" stays one key.
+  setting = name: k: v:
+    let bad = what: throw "pgnspawn: instance \"${name}\": setting ${quote k} must be ${what}"; in
+    if builtins.match "[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)*" k == null then
+      bad "named like a PostgreSQL setting (letters, digits, '_', dotted for an extension's)"
+    else "${quote k} = " + (
+      if builtins.isString v then quote v
+      else if builtins.isBool v then (if v then "true" else "false")
+      else if builtins.isInt v || builtins.isFloat v then builtins.toJSON v
+      else bad "a string, an integer, a float or a boolean");
 
   table = name: attrs:
     let

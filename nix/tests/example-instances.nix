@@ -38,4 +38,15 @@
     durability = "fast";
     ephemeral = true;
   };
+
+  # The declarative keys (issue 12): PostgreSQL settings (an extension's dotted one
+  # stays one key), an initial script, more databases and extensions.
+  declared = {
+    port = 5444;
+    password_file = "/etc/pgnspawn/scratch.pass";
+    settings = { log_statement = "all"; max_connections = 200; random_page_cost = 1.5; jit = false; "auto_explain.log_min_duration" = "250ms"; };
+    initial_script = "/etc/pgnspawn/declared-init.sql";
+    databases = [ "app_test" "app-dev" ];
+    extensions = [ "pg_trgm" "postgis" ];
+  };
 }

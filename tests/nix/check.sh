@@ -59,7 +59,7 @@ with open(sys.argv[1], "rb") as f:
     doc = tomllib.load(f)
 inst = doc["instances"]
 assert list(doc) == ["instances"], list(doc)
-assert sorted(inst) == ["helloworld", "nixdev", "scratch"], sorted(inst)
+assert sorted(inst) == ["declared", "helloworld", "nixdev", "scratch"], sorted(inst)
 assert inst["helloworld"]["password"] == 'hello "world" \\ tab\there', repr(inst["helloworld"]["password"])
 assert inst["helloworld"]["version"] == 15 and inst["helloworld"]["autostart"] is False
 n = inst["nixdev"]
@@ -68,6 +68,9 @@ assert n["toplevel"].startswith("/nix/store/") and n["password_file"] == "/etc/p
 assert "password" not in n and "image" not in inst["scratch"], "null or unset keys must be left out"
 assert inst["helloworld"]["createdb"] is True and inst["helloworld"]["superuser"] is False, inst["helloworld"]
 assert inst["scratch"]["durability"] == "fast" and inst["scratch"]["ephemeral"] is True and "createdb" not in n, (inst["scratch"], n)
+d = inst["declared"]
+assert d["settings"] == {"auto_explain.log_min_duration": "250ms", "jit": False, "log_statement": "all", "max_connections": 200, "random_page_cost": 1.5}, d
+assert d["initial_script"] == "/etc/pgnspawn/declared-init.sql" and d["databases"] == ["app_test", "app-dev"] and d["extensions"] == ["pg_trgm", "postgis"], d
 PY
 )
 verdict nix_golden_toml_is_valid $? "$why"
@@ -88,6 +91,12 @@ refusals=(
     '{ x = { port = 1; password = "p"; superuser = 1; }; }'        '"superuser" must be true or false'
     '{ x = { port = 1; password = "p"; durability = "unsafe"; }; }' '"durability" must be one of'
     '{ x = { port = 1; password = "p"; ephemeral = "yes"; }; }'    '"ephemeral" must be true or false'
+    '{ x = { port = 1; password = "p"; initial_script = "i.sql"; }; }' '"initial_script" must be an absolute path'
+    '{ x = { port = 1; password = "p"; databases = [ "a;b" ]; }; }' '"databases" must be a list of names'
+    '{ x = { port = 1; password = "p"; extensions = "postgis"; }; }' '"extensions" must be a list of names'
+    '{ x = { port = 1; password = "p"; settings = [ ]; }; }'       '"settings" must be an attribute set'
+    '{ x = { port = 1; password = "p"; settings = { "a b" = 1; }; }; }' 'setting "a b" must be named like'
+    '{ x = { port = 1; password = "p"; settings = { jit = [ ]; }; }; }' 'setting "jit" must be a string, an integer'
 )
 why=
 for ((i = 0; i < ${#refusals[@]}; i += 2)); do

@@ -16,6 +16,7 @@ decl_su() { H psql -h "/var/lib/pgnspawn/$1/run" -p "$2" -U postgres -d "${4:-po
 decl_as_user() { psql_at 127.0.0.1 5451 decl "$1" "$decl_pw" "$2"; }
 # The instances; decl's databases and extensions are $1 and $2 (TOML arrays).
 decl_toml() {
+    local databases=${1:-'["decl_a", "decl_b"]'} extensions=${2:-'["pg_trgm", "postgis"]'}
     cat <<EOF
 
 [instances.decl]
@@ -25,8 +26,8 @@ database = "decldb"
 password = "$decl_pw"
 settings = { log_statement = "all", work_mem = "7MB", random_page_cost = 1.5, jit = false }
 initial_script = "$decl_seed"
-databases = ${1:-["decl_a", "decl_b"]}
-extensions = ${2:-["pg_trgm", "postgis"]}
+databases = $databases
+extensions = $extensions
 
 [instances.declbad]
 port = 5452
@@ -46,7 +47,7 @@ EOF
 }
 decl_write_conf() {
     { H cat "$decl_conf.before-declare" && decl_toml "$@"; } | H sh -c "cat > $decl_conf.new && mv $decl_conf.new $decl_conf" &&
-        H systemctl reload pgnspawnd
+        H systemctl try-reload-or-restart pgnspawnd
 }
 decl_wait_instance() {
     local i
@@ -88,7 +89,7 @@ t_declare_owned_setting_refused_by_check_config() {
     H sh -c "printf '%s\n' '[instances.x]' 'port = 5459' 'password = \"x\"' 'settings = { listen_addresses = \"*\" }' > /tmp/decl-owned.toml" ||
         fail "cannot write /tmp/decl-owned.toml"
     if out=$(H pgnspawnd --check-config --config /tmp/decl-owned.toml 2>&1); then fail "accepted: $out"; fi
-    expect_eq "$out" '/tmp/decl-owned.toml:4:32: setting "listen_addresses" is set by pgnspawn: use the instance'"'"'s "listen_address"'
+    expect_eq "$out" '/tmp/decl-owned.toml:4:33: setting "listen_addresses" is set by pgnspawn: use the instance'"'"'s "listen_address"'
 }
 
 t_declare_databases_owned_by_the_user() {
@@ -155,7 +156,7 @@ t_declare_warm_start_applies_changed_lists() {
 t_declare_teardown() {
     local i
     for i in decl declbad declscript declvec; do call Stop s "$i" >/dev/null 2>&1; done
-    H sh -c "mv $decl_conf.before-declare $decl_conf && rm -f $decl_seed $decl_broken /tmp/decl-owned.toml && systemctl reload pgnspawnd" ||
+    H sh -c "mv $decl_conf.before-declare $decl_conf && rm -f $decl_seed $decl_broken /tmp/decl-owned.toml && systemctl try-reload-or-restart pgnspawnd" ||
         fail "cannot restore the configuration"
 }
 

@@ -16,7 +16,7 @@ t_nix_golden_config_valid() {
     bad_out=$(H pgnspawnd --check-config --config /tmp/nix.toml 2>&1); bad_rc=$?
     H rm -f /tmp/nix.toml /etc/pgnspawn/nixdev.pass /etc/pgnspawn/scratch.pass
     expect_eq "$rc" 0 "pgnspawnd --check-config on the golden file: $out" || return 1
-    expect_match "$out" 'OK, 3 instance\(s\): helloworld .*, nixdev .*, scratch ' || return 1
+    expect_match "$out" 'OK, 4 instance\(s\): declared .*, helloworld .*, nixdev .*, scratch ' || return 1
     expect_eq "$bad_rc" 1 "a misspelt key must be refused: $bad_out" || return 1
     expect_match "$bad_out" '^/tmp/nix.toml:[0-9]+:1: unknown key "hostport" in instance "nixdev"' || return 1
     echo "${out#/tmp/nix.toml: }"
