@@ -37,8 +37,8 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
         remove_ephemeral_data(c);
     }
     make_dir(p.root, 0755, 0, 0);
-    for (const char* d : {"usr", "etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp",
-                          "dev", "proc", "sys", "root"})
+    for (const char* d : {"usr", "etc", "etc/alternatives", "var", "var/lib", "var/lib/postgresql",
+                          "var/lib/postgresql/data", "run", "tmp", "dev", "proc", "sys", "root"})
         make_dir(p.root / d, d == std::string("tmp") ? 01777 : 0755, 0, 0);
     for (const char* f : {"etc/passwd", "etc/group", "etc/nsswitch.conf"})
         make_empty_file(p.root / f);

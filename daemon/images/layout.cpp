@@ -31,6 +31,9 @@ InstancePaths::InstancePaths(const InstanceConfig& c)
 std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     const InstancePaths p(c);
     std::vector<std::string> argv = nspawn_head(c, nspawn_binary, p.root);
+    // Debian links some extensions' files through its alternatives (PostGIS's control files).
+    if (std::filesystem::is_directory(kHostAlternativesDir))
+        argv.push_back(fmt::format("--bind-ro={}", kHostAlternativesDir));
     argv.insert(argv.end(), {
                                 "--read-only",
                                 "--tmpfs=/tmp",

@@ -26,6 +26,8 @@ struct InstancePaths {
 /// Paths as the container sees them.
 inline constexpr const char* kContainerData = "/var/lib/postgresql/data";
 inline constexpr const char* kContainerSocketDir = "/run/postgresql";
+/// Bound read-only into a host image's container when the host has it (Debian).
+inline constexpr const char* kHostAlternativesDir = "/etc/alternatives";
 
 /// The systemd-nspawn command line (argv[0] included) that runs PostgreSQL as PID 1 of a
 /// container registered with machined, so that nspawn's --kill-signal=SIGINT reaches the
