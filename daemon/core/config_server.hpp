@@ -34,9 +34,9 @@ std::optional<std::string> created_setting_problem(std::string_view name);
 /// Parses the four keys of instance table `t` into `c` and returns `c`; throws ConfigError
 /// ("SOURCE:LINE:COLUMN: what is wrong"). `created`: the instance was created over D-Bus.
 InstanceConfig& parse_server_keys(const toml::table& t, InstanceConfig& c, bool created, const std::string& source);
-/// The same, for an instance of the configuration file.
+/// The same, created or not as c.origin says (set before the parser checks anything).
 inline InstanceConfig& parse_server_keys(const toml::table& t, InstanceConfig& c, const std::string& source) {
-    return parse_server_keys(t, c, false, source);
+    return parse_server_keys(t, c, c.origin == InstanceOrigin::Created, source);
 }
 
 }  // namespace pgnspawn
