@@ -5,6 +5,7 @@
 
 #include "core/config_server.hpp"
 #include "core/config.hpp"
+#include "core/created.hpp"
 #include "images/declare.hpp"
 #include "images/layout.hpp"
 
@@ -183,6 +184,32 @@ TEST_F(ServerKeysTest, CreatedInstancesMayNotRunProgramsLoadLibrariesOrNamePaths
     EXPECT_EQ(created_error_of("settings = { archive_command = \"true\" }\n"),
               "created.toml:4:32: setting \"archive_command\" is not allowed for an instance created over D-Bus: it "
               "runs a shell command as postgres");
+}
+
+TEST_F(ServerKeysTest, CreateInstancesParserRefusesProgramsAndScripts) {
+    auto created = [&](toml::table extra) {
+        toml::table keys{{"port", 54300}, {"password", "generated"}};
+        for (auto&& [k, v] : extra)
+            keys.insert(k, v);
+        return parse_created_instance("mine", keys, 1000, "CreateInstance", env);
+    };
+    try {
+        created(toml::table{{"settings", toml::table{{"archive_command", "cp %p /tmp/%f"}}}});
+        ADD_FAILURE() << "archive_command was accepted for a created instance";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(),
+                     "CreateInstance: setting \"archive_command\" is not allowed for an instance created "
+                     "over D-Bus: it runs a shell command as postgres");
+    }
+    EXPECT_THROW(created(toml::table{{"initial_script", "/etc/shadow"}}), ConfigError);
+    EXPECT_THROW(created(toml::table{{"settings", toml::table{{"shared_preload_libraries", "x"}}}}), ConfigError);
+    const auto c = created(toml::table{{"settings", toml::table{{"log_statement", "all"}}},
+                                       {"databases", toml::array{"mine_test"}},
+                                       {"extensions", toml::array{"pg_trgm"}}});
+    EXPECT_EQ(c.origin, InstanceOrigin::Created);
+    EXPECT_EQ(c.settings, (Settings{{"log_statement", "all"}}));
+    EXPECT_THAT(c.databases, ElementsAre("mine_test"));
+    EXPECT_THAT(c.extensions, ElementsAre("pg_trgm"));
 }
 
 TEST_F(ServerKeysTest, CreatedInstancesKeepOrdinarySettings) {
