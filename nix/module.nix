@@ -54,6 +54,9 @@ let
         after the first provisioning, as services.postgresql.initialScript; e.g.
         pkgs.writeText "init.sql" "...". One transaction; psql's backslash commands are
         not understood.'';
+      initial_sql = nullable types.lines ''
+        Host image only. The same as initial_script, the SQL itself instead of a file (what
+        an instance created over D-Bus may have; at most one of the two).'';
       databases = nullable (types.listOf types.str)
         "Host image only. More databases owned by `user`, created if missing at every start (ensureDatabases).";
       extensions = nullable (types.listOf types.str) ''

@@ -21,9 +21,9 @@ namespace pgnspawn {
 namespace {
 
 constexpr std::array kInstanceKeys = {
-    "image",     "port",       "listen_address", "database", "user",           "password",  "password_file",
-    "version",   "autostart",  "directory",      "toplevel", "network",        "host_port", "createdb",
-    "superuser", "durability", "ephemeral",      "settings", "initial_script", "databases", "extensions"};
+    "image",     "port",      "listen_address", "database",  "user",       "password",   "password_file", "version",
+    "autostart", "directory", "toplevel",       "network",   "host_port",  "createdb",   "superuser",     "durability",
+    "ephemeral", "settings",  "initial_script", "databases", "extensions", "initial_sql"};
 
 class Parser {
 public:

@@ -62,6 +62,8 @@ struct InstanceConfig {
     std::vector<std::pair<std::string, std::string>> settings;
     /// initial_script: SQL run once per cluster as postgres after the first provisioning.
     std::filesystem::path initial_script;
+    /// initial_sql: the same, the SQL itself (what a created instance may have instead).
+    std::string initial_sql;
     std::vector<std::string> databases;   ///< more databases owned by `user`
     std::vector<std::string> extensions;  ///< created in `database` and each of `databases`
     /// Set before any per-instance check runs, so checks can depend on it.

@@ -116,6 +116,7 @@ public:
                                          key, to_string(c_.image)));
         settings();
         initial_script();
+        initial_sql();
         c_.databases = names("databases", "database");
         for (const auto& db : c_.databases)
             if (db == c_.database || db == "postgres" || db == "template0" || db == "template1" ||
@@ -200,6 +201,19 @@ private:
             fail(*node, fmt::format("\"initial_script\" must be an absolute path without \"..\", not {}",
                                     quote_untrusted(*value)));
         c_.initial_script = p.lexically_normal();
+    }
+
+    /// The SQL itself, which the client reads from a file as the user (no path for the daemon).
+    void initial_sql() {
+        const toml::node* node = t_["initial_sql"].node();
+        if (!node)
+            return;
+        auto value = node->value_exact<std::string>();
+        if (!value || value->empty() || value->find('\0') != std::string::npos)
+            fail(*node, "\"initial_sql\" must be a non-empty string of SQL (without NUL characters)");
+        if (!c_.initial_script.empty())
+            fail(*node, "set either \"initial_script\" or \"initial_sql\", not both");
+        c_.initial_sql = *value;
     }
 
     /// databases / extensions: an array of distinct plain names.

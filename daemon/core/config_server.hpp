@@ -1,5 +1,6 @@
 // The instance keys that shape the server itself, as NixOS's services.postgresql declares
-// them: settings (PostgreSQL's configuration), initial_script, databases, extensions.
+// them: settings (PostgreSQL's configuration), initial_script (or initial_sql),
+// databases, extensions.
 // Parsed and checked here for config.cpp; applied at start by images/declare.* and the
 // host image's command line. Host image only: a booted image runs its own PostgreSQL.
 //
@@ -21,7 +22,8 @@
 namespace pgnspawn {
 
 /// The instance keys parsed here, for config.cpp's list of known keys.
-inline constexpr std::array<const char*, 4> kServerKeys = {"settings", "initial_script", "databases", "extensions"};
+inline constexpr std::array<const char*, 5> kServerKeys = {"settings", "initial_script", "initial_sql", "databases",
+                                                           "extensions"};
 
 /// Why `name` is not a PostgreSQL setting name (an identifier, or a dotted one for an
 /// extension's setting such as pg_stat_statements.track), or nullopt.

@@ -44,7 +44,7 @@ bool extension_missing(const std::string& error) {
 }  // namespace
 
 bool has_declarations(const InstanceConfig& c) {
-    return !c.databases.empty() || !c.extensions.empty() || !c.initial_script.empty();
+    return !c.databases.empty() || !c.extensions.empty() || !c.initial_script.empty() || !c.initial_sql.empty();
 }
 
 std::filesystem::path initial_script_marker(const std::filesystem::path& data) {
@@ -162,9 +162,9 @@ void Declaration::plan(const PgRows& existing) {
     } catch (const std::exception& e) {
         return finish(e.what());
     }
-    if (!c_.initial_script.empty() && !std::filesystem::exists(initial_script_marker(data_)))
-        todo_.push_back(
-            {c_.database, "", fmt::format("initial_script {} failed", c_.initial_script.string()), "", true});
+    if ((!c_.initial_script.empty() || !c_.initial_sql.empty()) &&
+        !std::filesystem::exists(initial_script_marker(data_)))
+        todo_.push_back({c_.database, c_.initial_sql, fmt::format("{} failed", initial_name()), "", true});
     next();
 }
 
@@ -180,7 +180,7 @@ void Declaration::next() {
 }
 
 void Declaration::execute(Statement s) {
-    if (s.script) {
+    if (s.script && s.sql.empty()) {
         try {
             s.sql = read_initial_script(c_.initial_script);
         } catch (const std::exception& e) {
@@ -198,10 +198,9 @@ void Declaration::execute(Statement s) {
         if (s.script) {
             try {
                 write_file_durably(initial_script_marker(data_),
-                                   fmt::format("initial_script {} ran on this cluster\n", c_.initial_script.string()),
-                                   0, 0, 0600);
+                                   fmt::format("{} ran on this cluster\n", initial_name()), 0, 0, 0600);
             } catch (const std::exception& e) {
-                return finish(fmt::format("initial_script {} ran, but {}", c_.initial_script.string(), e.what()));
+                return finish(fmt::format("{} ran, but {}", initial_name(), e.what()));
             }
         }
         next();
@@ -222,6 +221,10 @@ void Declaration::connect(const std::string& database, std::function<void()> the
                 return finish(fmt::format("cannot connect to database \"{}\" as the superuser: {}", database, error));
             then();
         });
+}
+
+std::string Declaration::initial_name() const {
+    return c_.initial_sql.empty() ? fmt::format("initial_script {}", c_.initial_script.string()) : "initial_sql";
 }
 
 void Declaration::finish(const std::string& error) {

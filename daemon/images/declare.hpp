@@ -2,7 +2,7 @@
 // start (a warm one included, so a changed list takes effect at the next start), as the
 // superuser over the unix socket: each of `databases` exists and belongs to the user
 // (NixOS's ensureDatabases), each of `extensions` exists in the instance's database and
-// in each of `databases`, and `initial_script` has run once on this cluster (a marker
+// in each of `databases`, and `initial_script` (or `initial_sql`) has run once on this cluster (a marker
 // in the data directory, written only after it succeeded, so a failed script runs again
 // at the next start). Settings are not applied here but on the server's command line.
 #pragma once
@@ -54,7 +54,7 @@ private:
         std::string sql;
         std::string failure;  ///< what the error is prefixed with
         std::string extension;
-        bool script = false;  ///< the initial script: `sql` is read from the file then
+        bool script = false;  ///< the initial script (`sql` empty: read from initial_script then)
     };
 
     void plan(const PgRows& existing);
@@ -62,6 +62,8 @@ private:
     void execute(Statement s);
     void connect(const std::string& database, std::function<void()> then);
     void finish(const std::string& error);
+    /// "initial_script PATH" or "initial_sql", for messages.
+    std::string initial_name() const;
 
     EventLoop& loop_;
     std::chrono::milliseconds timeout_;

@@ -15,12 +15,12 @@ let
     "image" "port" "listen_address" "database" "user" "password" "password_file"
     "version" "autostart" "directory" "toplevel" "network" "host_port"
     "createdb" "superuser" "durability" "ephemeral"
-    "settings" "initial_script" "databases" "extensions"
+    "settings" "initial_script" "initial_sql" "databases" "extensions"
   ];
   stringKeys = [
     "image" "listen_address" "database" "user" "password" "password_file"
     "directory" "toplevel" "network" "durability"
-    "initial_script"
+    "initial_script" "initial_sql"
   ];
   absolutePathKeys = [ "password_file" "directory" "toplevel" "initial_script" ];
   choices = {

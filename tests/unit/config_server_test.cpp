@@ -236,6 +236,18 @@ TEST_F(ServerKeysTest, InitialScriptIsAnAbsoluteNormalPath) {
     EXPECT_THAT(error_of("initial_script = 1\n"), HasSubstr("\"initial_script\" must be a string"));
 }
 
+TEST_F(ServerKeysTest, InitialSqlIsTheScriptsTextInsteadOfAPath) {
+    const auto c = parse("initial_sql = \"\"\"\nCREATE TABLE t (n int);\nINSERT INTO t VALUES (1);\n\"\"\"\n");
+    EXPECT_EQ(c.initial_sql, "CREATE TABLE t (n int);\nINSERT INTO t VALUES (1);\n");
+    EXPECT_TRUE(c.initial_script.empty());
+    EXPECT_TRUE(has_declarations(c));
+    EXPECT_EQ(error_of("initial_script = \"/s.sql\"\ninitial_sql = \"SELECT 1\"\n"),
+              "t.toml:5:15: set either \"initial_script\" or \"initial_sql\", not both");
+    EXPECT_THAT(error_of("initial_sql = \"\"\n"), HasSubstr("\"initial_sql\" must be a non-empty string of SQL"));
+    EXPECT_THAT(error_of("initial_sql = \"a\\u0000b\"\n"), HasSubstr("without NUL characters"));
+    EXPECT_EQ(created_error_of("initial_sql = \"CREATE TABLE t (n int)\"\n"), "");
+}
+
 TEST_F(ServerKeysTest, DatabasesAndExtensionsAreDistinctPlainNames) {
     const auto c = parse("databases = [\"a\", \"b-2\"]\nextensions = [\"postgis\", \"uuid-ossp\"]\n");
     EXPECT_THAT(c.databases, ElementsAre("a", "b-2"));
