@@ -1,7 +1,8 @@
 # Declarative depth (issue 12 item 3): settings take effect on the server; a value
 # PostgreSQL refuses fails Start with PostgreSQL's own message; a setting pgnspawn owns
 # is refused by the parser; initial_script runs exactly once per cluster, and a failing
-# one fails the first Start with the script's error and runs again at the next; the
+# one fails the first Start with the script's error and runs again at the next
+# (initial_sql, the script's text, runs once too); the
 # databases of `databases` exist, owned by the user; extensions work in each of the
 # user's databases (postgis from postgresql-15-postgis-3, pg_trgm from the server), a
 # missing one names its package; a warm start applies a changed list. Its instances are
@@ -43,6 +44,14 @@ initial_script = "$decl_broken"
 port = 5454
 password = "declvec-pw"
 extensions = ["vector"]
+
+[instances.declsql]
+port = 5455
+password = "declsql-pw"
+initial_sql = """
+CREATE TABLE inline_seed (n int);
+INSERT INTO inline_seed VALUES (42);
+"""
 EOF
 }
 decl_write_conf() {
@@ -118,6 +127,16 @@ t_declare_initial_script_ran_once() {
     expect_eq "$(decl_su decl 5451 'SELECT count(*) FROM seed' decldb)" 1 "seed rows after the second start"
 }
 
+t_declare_initial_sql_ran_once() {
+    local out i
+    for i in 1 2; do
+        out=$(call Start s declsql 2>&1) || fail "Start $i of declsql failed: $out"
+        expect_eq "$(decl_su declsql 5455 'SELECT string_agg(n::text, $$,$$) FROM inline_seed' declsql)" 42 \
+            "rows of inline_seed after start $i" || return 1
+        call Stop s declsql >/dev/null || fail "Stop of declsql failed"
+    done
+}
+
 t_declare_failing_script_fails_start_then_runs_again() {
     local out
     out=$(dsend Start string:declscript)
@@ -155,13 +174,13 @@ t_declare_warm_start_applies_changed_lists() {
 
 t_declare_teardown() {
     local i
-    for i in decl declbad declscript declvec; do call Stop s "$i" >/dev/null 2>&1; done
+    for i in decl declbad declscript declvec declsql; do call Stop s "$i" >/dev/null 2>&1; done
     H sh -c "mv $decl_conf.before-declare $decl_conf && rm -f $decl_seed $decl_broken /tmp/decl-owned.toml && systemctl try-reload-or-restart pgnspawnd" ||
         fail "cannot restore the configuration"
 }
 
 suite_tests+=(declare_setup declare_settings_take_effect declare_refused_value_fails_start_with_postgresqls_message
     declare_owned_setting_refused_by_check_config declare_databases_owned_by_the_user
-    declare_extensions_in_each_database declare_initial_script_ran_once
+    declare_extensions_in_each_database declare_initial_script_ran_once declare_initial_sql_ran_once
     declare_failing_script_fails_start_then_runs_again declare_missing_extension_names_its_package
     declare_warm_start_applies_changed_lists declare_teardown)
