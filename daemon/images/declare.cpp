@@ -3,6 +3,7 @@
 #include "core/names.hpp"
 #include "images/files.hpp"
 #include "images/provision.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 
@@ -202,6 +203,7 @@ void Declaration::execute(Statement s) {
             } catch (const std::exception& e) {
                 return finish(fmt::format("{} ran, but {}", initial_name(), e.what()));
             }
+            log_info(fmt::format("Ran the {} of instance {}.", initial_name(), c_.name), c_.name);
         }
         next();
     });
