@@ -15,9 +15,9 @@ decl_broken=/etc/pgnspawn/decl-broken.sql
 decl_conf=/etc/pgnspawn/pgnspawn.toml
 decl_su() { H psql -h "/var/lib/pgnspawn/$1/run" -p "$2" -U postgres -d "${4:-postgres}" -XAtqc "$3" 2>&1; }
 decl_as_user() { psql_at 127.0.0.1 5451 decl "$1" "$decl_pw" "$2"; }
-# The instances; decl's databases and extensions are $1 and $2 (TOML arrays).
+# The instances; decl's databases, extensions and work_mem are $1, $2 (TOML arrays), $3.
 decl_toml() {
-    local databases=${1:-'["decl_a", "decl_b"]'} extensions=${2:-'["pg_trgm", "postgis"]'}
+    local databases=${1:-'["decl_a", "decl_b"]'} extensions=${2:-'["pg_trgm", "postgis"]'} work_mem=${3:-7MB}
     cat <<EOF
 
 [instances.decl]
@@ -25,7 +25,7 @@ port = 5451
 user = "decl"
 database = "decldb"
 password = "$decl_pw"
-settings = { log_statement = "all", work_mem = "7MB", random_page_cost = 1.5, jit = false }
+settings = { log_statement = "all", work_mem = "$work_mem", random_page_cost = 1.5, jit = false }
 initial_script = "$decl_seed"
 databases = $databases
 extensions = $extensions
@@ -161,7 +161,7 @@ t_declare_missing_extension_names_its_package() {
 t_declare_warm_start_applies_changed_lists() {
     local out
     call Stop s decl >/dev/null || fail "Stop of decl failed"
-    decl_write_conf '["decl_a", "decl_b", "decl_c"]' '["pg_trgm", "postgis", "hstore"]' ||
+    decl_write_conf '["decl_a", "decl_b", "decl_c"]' '["pg_trgm", "postgis", "hstore"]' 9MB ||
         fail "cannot change decl's lists"
     out=$(H pgnspawnd --check-config 2>&1) || fail "the changed configuration is refused: $out"
     sleep 1  # the reload is applied when the daemon handles SIGHUP
@@ -169,7 +169,8 @@ t_declare_warm_start_applies_changed_lists() {
     expect_eq "$(decl_su decl 5451 "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'decl_c'")" decl \
         "decl_c owned by decl" || return 1
     out=$(decl_as_user decl_c "SELECT 'a=>1'::hstore -> 'a', postgis_version() IS NOT NULL")
-    expect_eq "$out" '1|t' "hstore and postgis in decl_c"
+    expect_eq "$out" '1|t' "hstore and postgis in decl_c" || return 1
+    expect_eq "$(decl_as_user decldb 'SHOW work_mem')" 9MB "work_mem after the warm start"
 }
 
 t_declare_teardown() {
