@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/config_limits.hpp"
+#include "core/created.hpp"
 #include "core/names.hpp"
 
 #include <arpa/inet.h>
@@ -16,27 +17,6 @@
 
 namespace pgnspawn {
 
-std::string_view to_string(ImageKind kind) {
-    switch (kind) {
-        case ImageKind::Host:
-            return "host";
-        case ImageKind::Directory:
-            return "directory";
-        case ImageKind::Nixos:
-            return "nixos";
-    }
-    return "unknown";
-}
-
-std::string_view to_string(NetworkMode mode) { return mode == NetworkMode::Private ? "private" : "host"; }
-
-std::string_view to_string(Durability durability) { return durability == Durability::Fast ? "fast" : "durable"; }
-
-const InstanceConfig* Config::find(std::string_view name) const {
-    auto it = std::find_if(instances.begin(), instances.end(), [&](const auto& i) { return i.name == name; });
-    return it == instances.end() ? nullptr : &*it;
-}
-
 namespace {
 
 constexpr std::array kInstanceKeys = {"image",      "port",          "listen_address", "database",  "user",
@@ -46,7 +26,8 @@ constexpr std::array kInstanceKeys = {"image",      "port",          "listen_add
 
 class Parser {
 public:
-    Parser(const std::string& source, const ConfigEnvironment& env) : source_(source), env_(env) {}
+    Parser(const std::string& source, const ConfigEnvironment& env, InstanceOrigin origin)
+        : source_(source), env_(env), origin_(origin) {}
 
     [[noreturn]] void fail(const toml::source_region& where, const std::string& what) const {
         throw ConfigError(fmt::format("{}:{}:{}: {}", source_, where.begin.line, where.begin.column, what));
@@ -56,10 +37,14 @@ public:
         Config config;
         config.source = source_;
         for (const auto& [key, node] : root) {
+            if (key.str() == "created" && origin_ == InstanceOrigin::File) {
+                config.created = parse_created_limits(node, source_);
+                continue;
+            }
             if (key.str() != "instances")
-                fail(key.source(),
-                     fmt::format("unknown key {} (only [instances.NAME] tables are allowed at the top level)",
-                                 quote_untrusted(key.str())));
+                fail(key.source(), fmt::format("unknown key {} (only [instances.NAME] and [created] tables are "
+                                               "allowed at the top level)",
+                                               quote_untrusted(key.str())));
             const auto* instances = node.as_table();
             if (!instances)
                 fail(node.source(), "\"instances\" must be a table of [instances.NAME] tables");
@@ -94,6 +79,7 @@ private:
         }
 
         InstanceConfig c;
+        c.origin = origin_;
         c.name = std::string(name.str());
         c.state_directory = env_.state_root / c.name;
 
@@ -354,19 +340,10 @@ private:
 
     std::string source_;
     const ConfigEnvironment& env_;
+    InstanceOrigin origin_;
 };
 
 }  // namespace
-
-std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b) {
-    if (a.host_port && a.host_port == b.host_port)
-        return fmt::format("host port {}", a.host_port);
-    // Private-network instances each have a network namespace of their own.
-    if (a.network == NetworkMode::Host && b.network == NetworkMode::Host && a.port == b.port &&
-        a.listen_address == b.listen_address)
-        return fmt::format("port {} on {}", a.port, a.listen_address);
-    return {};
-}
 
 Config parse_config(std::string_view text, const std::string& source_name, const ConfigEnvironment& env) {
     check_config_limits(text, source_name);
@@ -378,7 +355,12 @@ Config parse_config(std::string_view text, const std::string& source_name, const
         throw ConfigError(
             fmt::format("{}:{}:{}: {}", source_name, where.begin.line, where.begin.column, e.description()));
     }
-    return Parser(source_name, env).parse(root);
+    return parse_config_table(root, source_name, env, InstanceOrigin::File);
+}
+
+Config parse_config_table(const toml::table& root, const std::string& source_name, const ConfigEnvironment& env,
+                          InstanceOrigin origin) {
+    return Parser(source_name, env, origin).parse(root);
 }
 
 Config load_config(const std::filesystem::path& file, const ConfigEnvironment& env) {

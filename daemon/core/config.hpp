@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ enum class NetworkMode { Host, Private };
 /// durable: PostgreSQL's defaults. fast: fsync, synchronous_commit and full_page_writes
 /// off, for data that may be lost in a crash.
 enum class Durability { Durable, Fast };
+/// file: declared by root in the configuration file. created: made over D-Bus
+/// (CreateInstance) by a user, persisted by the daemon under STATE/instances.d; such an
+/// instance may not name a path or an image (see core/created.hpp).
+enum class InstanceOrigin { File, Created };
 
 std::string_view to_string(ImageKind kind);
 std::string_view to_string(NetworkMode mode);
@@ -51,6 +56,9 @@ struct InstanceConfig {
     /// cluster on every start.
     bool ephemeral = false;
     std::filesystem::path runtime_directory;  ///< e.g. /run/pgnspawn/NAME
+    /// Set before any per-instance check runs, so checks can depend on it.
+    InstanceOrigin origin = InstanceOrigin::File;
+    std::optional<std::uint32_t> created_by;  ///< the creator's uid (created instances)
 
     bool operator==(const InstanceConfig&) const = default;
 };
@@ -67,9 +75,19 @@ struct ConfigEnvironment {
     std::filesystem::path runtime_root = {};  ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
 };
 
+/// The file's [created] table: what CreateInstance may hand out.
+struct CreatedLimits {
+    std::uint16_t port_min = 54300;  ///< ports picked for created instances, inclusive
+    std::uint16_t port_max = 54399;
+    std::uint32_t quota = 10;  ///< created instances per uid
+
+    bool operator==(const CreatedLimits&) const = default;
+};
+
 struct Config {
     std::filesystem::path source;
     std::vector<InstanceConfig> instances;
+    CreatedLimits created;
 
     const InstanceConfig* find(std::string_view name) const;
 };
