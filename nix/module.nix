@@ -76,8 +76,9 @@ in
       type = types.str;
       default = "pgnspawn";
       description = ''
-        Members may start and stop instances and read their connection URIs without
-        authenticating (polkit actions org.pgnspawn1.manage and org.pgnspawn1.read-credentials).'';
+        Members may start and stop instances, read their connection URIs and create instances
+        of their own without authenticating (polkit actions org.pgnspawn1.manage,
+        org.pgnspawn1.read-credentials and org.pgnspawn1.create).'';
     };
 
     postgresqlPackages = mkOption {
@@ -126,7 +127,8 @@ in
     security.polkit.extraConfig = ''
       polkit.addRule(function(action, subject) {
         if ((action.id == "org.pgnspawn1.manage" ||
-             action.id == "org.pgnspawn1.read-credentials") &&
+             action.id == "org.pgnspawn1.read-credentials" ||
+             action.id == "org.pgnspawn1.create") &&
             subject.isInGroup(${builtins.toJSON cfg.group})) {
           return polkit.Result.YES;
         }
