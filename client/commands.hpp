@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgnspawn::client {
 
@@ -24,6 +25,8 @@ int cmd_stop(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_wait(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_monitor(sdbus::IConnection& bus, Args args, const Options& options);
 int cmd_logs(sdbus::IConnection& bus, Args args, const Options& options);
+/// Replaces this process with argv (PATH searched); CommandFailed("WHAT: cannot run ...").
+[[noreturn]] void exec_command(std::vector<std::string> argv, const std::string& what);
 
 // Questions about the instances (commands_query.cpp).
 int cmd_status(sdbus::IConnection& bus, Args args, const Options& options);

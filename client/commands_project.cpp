@@ -127,13 +127,7 @@ int cmd_psql(sdbus::IConnection& bus, Args args, const Options&) {
         throw CommandFailed(fmt::format("{}: cannot set PGPASSWORD: {}", what, std::strerror(errno)));
     std::vector<std::string> argv{"psql", uri_without_password(uri)};
     argv.insert(argv.end(), args.begin() + 1, args.end());
-    std::vector<char*> raw;
-    for (auto& word : argv)
-        raw.push_back(word.data());
-    raw.push_back(nullptr);
-    std::fflush(stdout);
-    ::execvp(raw[0], raw.data());
-    throw CommandFailed(fmt::format("{}: cannot run psql: {}", what, std::strerror(errno)));
+    exec_command(std::move(argv), what);
 }
 
 }  // namespace pgnspawn::client

@@ -11,6 +11,7 @@ let
   inherit (lib) mkOption mkEnableOption types;
   cfg = config.services.pgnspawn;
   toToml = import ./lib/toml.nix;
+  createdToml = import ./lib/created-toml.nix;
 
   absolutePath = types.strMatching "/.*";
   nullable = type: description: mkOption { type = types.nullOr type; default = null; inherit description; };
@@ -53,7 +54,7 @@ let
     };
   };
 
-  configFile = pkgs.writeText "pgnspawn.toml" (toToml cfg.instances);
+  configFile = pkgs.writeText "pgnspawn.toml" (toToml cfg.instances + createdToml cfg.created);
 in
 {
   options.services.pgnspawn = {
@@ -64,6 +65,12 @@ in
       default = pkgs.callPackage ./package.nix { libpq = pkgs.libpq or pkgs.postgresql; };
       defaultText = lib.literalExpression "pkgs.callPackage ./package.nix { }";
       description = "The pgnspawn package.";
+    };
+
+    created = {
+      port_min = nullable types.port "Lowest port picked for instances developers create (pgnspawnctl create/up); default 54300.";
+      port_max = nullable types.port "Highest port picked for created instances; default 54399.";
+      quota = nullable types.ints.unsigned "Created instances per user; default 10.";
     };
 
     instances = mkOption {

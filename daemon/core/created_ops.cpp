@@ -30,17 +30,20 @@ const Instance& CreatedInstances::create(const std::string& name, toml::table ke
                                               ? fmt::format(" (created by uid {})", c.created_by.value_or(0))
                                               : " (in the configuration file)"));
     const auto& limits = manager_.created_limits();
-    check_quota(uid, limits, taken);
-
     const std::string source = fmt::format("CreateInstance(\"{}\")", name);
+    // The settings first, with a stand-in port and password: bad input is named as such
+    // whatever the quota and the ports.
     const toml::node* port = keys.get("port");
-    if (port && !port->is_integer())
-        throw DomainError(error_name::InvalidSetting, source + ": \"port\" must be an integer");
-    const int64_t wanted = port ? *port->value<int64_t>() : 0;
-    if (wanted < 0 || wanted > 65535)
-        throw DomainError(error_name::InvalidSetting,
-                          fmt::format("{}: \"port\" must be 0 (pick one) or between 1 and 65535", source));
-    if (wanted == 0) {
+    const bool pick = !port || port->value<int64_t>() == 0;
+    toml::table probe = keys;
+    if (pick)
+        probe.insert_or_assign("port", static_cast<int64_t>(limits.port_min));
+    if (!probe.contains("password"))
+        probe.insert("password", "stand-in");
+    parse_settings(name, probe, uid, source);
+
+    check_quota(uid, limits, taken);
+    if (pick) {
         auto picked = pick_port(limits, taken, port_is_free_);
         if (!picked)
             throw DomainError(error_name::PortUnavailable,
@@ -48,20 +51,23 @@ const Instance& CreatedInstances::create(const std::string& name, toml::table ke
                                           limits.port_max));
         keys.insert_or_assign("port", static_cast<int64_t>(*picked));
     } else {
-        check_port(static_cast<std::uint16_t>(wanted), limits, taken, port_is_free_);
+        check_port(static_cast<std::uint16_t>(*port->value<int64_t>()), limits, taken, port_is_free_);
     }
     if (!keys.contains("password"))
         keys.insert("password", generate_password());
-
-    InstanceConfig config;
-    try {
-        config = parse_created_instance(name, keys, uid, source, env_);
-    } catch (const ConfigError& e) {
-        throw DomainError(error_name::InvalidSetting, e.what());
-    }
+    const InstanceConfig config = parse_settings(name, keys, uid, source);
     store_.save(name, keys, uid);
     log_info(fmt::format("Created instance {} for uid {} on port {}.", name, uid, config.port), name, unit_name(name));
     return manager_.add_created(config);
+}
+
+InstanceConfig CreatedInstances::parse_settings(const std::string& name, const toml::table& keys, std::uint32_t uid,
+                                                const std::string& source) const {
+    try {
+        return parse_created_instance(name, keys, uid, source, env_);
+    } catch (const ConfigError& e) {
+        throw DomainError(error_name::InvalidSetting, e.what());
+    }
 }
 
 void CreatedInstances::destroy(const std::string& name, Instance::Done done) {

@@ -25,9 +25,9 @@ public:
         : manager_(manager), store_(std::move(store)), env_(std::move(env)), loop_(loop),
           port_is_free_(std::move(port_is_free)) {}
 
-    /// Checks the name (InstanceExists), the quota (QuotaExceeded), the port or picks one
-    /// (PortUnavailable), makes up a password if there is none, runs the parser
-    /// (InvalidSetting), writes the file and adds the instance. Nothing is changed when
+    /// Checks the name (InstanceExists), the settings (InvalidSetting), the quota
+    /// (QuotaExceeded), the port or picks one (PortUnavailable), makes up a password if
+    /// there is none, writes the file and adds the instance. Nothing is changed when
     /// any of that fails. `keys` are the file's instance keys.
     const Instance& create(const std::string& name, toml::table keys, std::uint32_t uid);
 
@@ -38,6 +38,9 @@ public:
     const CreatedStore& store() const { return store_; }
 
 private:
+    /// The parser's verdict on `keys`, InvalidSetting when it refuses them.
+    InstanceConfig parse_settings(const std::string& name, const toml::table& keys, std::uint32_t uid,
+                                  const std::string& source) const;
     void finish_destroy(const std::string& name, Instance::Done done);
 
     Manager& manager_;
