@@ -3,6 +3,7 @@
 #include "bus/manager_dbus.hpp"
 
 #include "bus/boundary.hpp"
+#include "bus/created_settings.hpp"
 #include "core/created_ops.hpp"
 #include "core/errors.hpp"
 #include "core/names.hpp"
@@ -65,13 +66,15 @@ toml::table to_table(const VariantMap& settings, const std::string& prefix) {
 
 }  // namespace
 
+toml::table settings_to_toml(const std::map<std::string, sdbus::Variant>& settings) { return to_table(settings, ""); }
+
 void ManagerObject::CreateInstance(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                                    std::map<std::string, sdbus::Variant> settings) {
     auto reply = std::make_shared<sdbus::Result<sdbus::ObjectPath>>(std::move(result));
     at_boundary_async(*reply, [&] {
         if (auto problem = instance_name_problem(name))
             throw DomainError(error_name::InvalidArgs, *problem);
-        auto keys = std::make_shared<toml::table>(to_table(settings, ""));
+        auto keys = std::make_shared<toml::table>(settings_to_toml(settings));
         authorized_as(action::Create, std::nullopt, *reply, [this, reply, name, keys](uint32_t uid) {
             const Instance& instance = created_.create(name, std::move(*keys), uid);
             reply->returnResults(sdbus::ObjectPath(instance_object_path(instance.name())));
