@@ -42,6 +42,17 @@ const std::string_view kUsageText =
     "                             --scratch: for a new scratch database (a copy of\n"
     "                             snapshot SNAP, or empty), dropped when COMMAND ends;\n"
     "                             exits with COMMAND's status\n"
+    "  create NAME [--port N] [--database D] [--user U] [--version V]\n"
+    "         [--durability fast|durable] [--ephemeral] [--createdb|--no-createdb]\n"
+    "                             Create an instance of your own (the daemon picks a\n"
+    "                             free port and a password unless given)\n"
+    "  destroy NAME [--yes]       Stop NAME, a created instance, and delete its data for\n"
+    "                             good (asks on a terminal, else needs --yes)\n"
+    "  up [NAME] [create options] [--shell sh|fish]\n"
+    "                             Create NAME if missing, start it, print its env lines;\n"
+    "                             NAME defaults to the git top-level directory's name,\n"
+    "                             else the current directory's\n"
+    "  psql NAME [ARGS]           Run psql connected to NAME (ARGS go to psql)\n"
     "\n"
     "Options:\n"
     "  -h, --help     Show this help and exit\n"
@@ -52,7 +63,7 @@ const std::string_view kUsageText =
 
 namespace {
 
-constexpr std::array<OptionSpec, 7> kOptions{{
+constexpr std::array<OptionSpec, 16> kOptions{{
     {kOptTimeout, "--timeout", "", true},
     {kOptJson, "--json", "", false},
     {kOptShell, "--shell", "", true},
@@ -60,9 +71,18 @@ constexpr std::array<OptionSpec, 7> kOptions{{
     {kOptLines, "--lines", "-n", true},
     {kOptScratch, "--scratch", "", false},
     {kOptFrom, "--from", "", true},
+    {kOptPort, "--port", "", true},
+    {kOptDatabase, "--database", "", true},
+    {kOptUser, "--user", "", true},
+    {kOptPgVersion, "--version", "", true},
+    {kOptDurability, "--durability", "", true},
+    {kOptEphemeral, "--ephemeral", "", false},
+    {kOptCreatedb, "--createdb", "", false},
+    {kOptNoCreatedb, "--no-createdb", "", false},
+    {kOptYes, "--yes", "-y", false},
 }};
 
-constexpr std::array<CommandSpec, 17> kCommands{{
+constexpr std::array<CommandSpec, 21> kCommands{{
     {"start", 1, 1, 0},
     {"stop", 1, 1, 0},
     {"wait", 1, 1, kOptTimeout},
@@ -81,6 +101,11 @@ constexpr std::array<CommandSpec, 17> kCommands{{
     {"drop-snapshot", 2, 2, 0},
     // run NAME COMMAND [ARGS...]: the command line is unbounded.
     {"run", 2, SIZE_MAX, kOptScratch | kOptFrom},
+    {"create", 1, 1, kCreateOptions},
+    {"destroy", 1, 1, kOptYes},
+    {"up", 0, 1, kCreateOptions | kOptShell},
+    // psql NAME ARGS...: everything after NAME is psql's.
+    {"psql", 1, SIZE_MAX, 0},
 }};
 
 void parse_shell(std::string_view shell, Options& options) {
@@ -117,7 +142,29 @@ void set_value(OptionFlag flag, std::string_view value, Options& options) {
         if (value.empty())
             throw UsageError("option '--from' needs a snapshot name");
         options.from = value;
+    } else if (flag == kOptPort) {
+        unsigned port = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+        if (value.empty() || ec != std::errc() || end != value.data() + value.size() || port > 65535)
+            throw UsageError(fmt::format("invalid port '{}' (0 to 65535; 0 lets the daemon pick)", value));
+        options.create.port = static_cast<std::uint16_t>(port);
+    } else if (flag == kOptDurability) {
+        if (value != "fast" && value != "durable")
+            throw UsageError(fmt::format("invalid durability '{}' (fast or durable)", value));
+        options.create.durability = value;
+    } else if (flag == kOptDatabase || flag == kOptUser || flag == kOptPgVersion) {
+        if (value.empty())
+            throw UsageError("an empty value is not a name or a version");
+        (flag == kOptDatabase ? options.create.database
+         : flag == kOptUser   ? options.create.user
+                              : options.create.version) = value;
     }
+}
+
+/// --version after create or up is PostgreSQL's; anywhere else it asks for ours.
+bool is_pg_version(std::string_view key, const Invocation& invocation) {
+    return key == "--version" && !invocation.words.empty() &&
+           (invocation.words.front() == "create" || invocation.words.front() == "up");
 }
 
 }  // namespace
@@ -134,6 +181,8 @@ Invocation parse_arguments(std::span<const char* const> args) {
         const std::string_view arg = args[i];
         if (options_ended || arg.empty() || arg[0] != '-' || arg == "-") {
             invocation.words.emplace_back(arg);
+            // psql NAME ARGS: psql's own options are not ours.
+            options_ended = options_ended || (invocation.words.size() == 2 && invocation.words[0] == "psql");
             continue;
         }
         const auto eq = arg.find('=');
@@ -153,7 +202,7 @@ Invocation parse_arguments(std::span<const char* const> args) {
             options_ended = true;
         } else if (arg == "--help" || arg == "-h") {
             invocation.help = true;
-        } else if (arg == "--version") {
+        } else if (arg == "--version" && !is_pg_version(key, invocation)) {
             invocation.version = true;
         } else if (const OptionSpec* option = find_option(key)) {
             if (option->takes_value) {
@@ -162,6 +211,9 @@ Invocation parse_arguments(std::span<const char* const> args) {
                 flag_only();
                 options.json = options.json || option->flag == kOptJson;
                 options.scratch = options.scratch || option->flag == kOptScratch;
+                if (option->flag == kOptCreatedb || option->flag == kOptNoCreatedb)
+                    options.create.createdb = option->flag == kOptCreatedb;
+                options.create.ephemeral = options.create.ephemeral || option->flag == kOptEphemeral;
             }
             options.given |= option->flag;
         } else {
@@ -192,6 +244,8 @@ const CommandSpec& resolve_command(const Invocation& invocation) {
         throw UsageError(fmt::format("an option given does not apply to '{}'", name));
     if ((invocation.options.given & kOptFrom) && !(invocation.options.given & kOptScratch))
         throw UsageError("'--from' needs '--scratch'");
+    if ((invocation.options.given & kOptCreatedb) && (invocation.options.given & kOptNoCreatedb))
+        throw UsageError("'--createdb' and '--no-createdb' contradict each other");
     return *spec;
 }
 

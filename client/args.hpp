@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +23,30 @@ enum OptionFlag : unsigned {
     kOptLines = 1u << 4,
     kOptScratch = 1u << 5,
     kOptFrom = 1u << 6,
+    // create and up: the new instance's settings.
+    kOptPort = 1u << 7,
+    kOptDatabase = 1u << 8,
+    kOptUser = 1u << 9,
+    kOptPgVersion = 1u << 10,  // --version V after create or up; elsewhere --version is ours
+    kOptDurability = 1u << 11,
+    kOptEphemeral = 1u << 12,
+    kOptCreatedb = 1u << 13,
+    kOptNoCreatedb = 1u << 14,
+    kOptYes = 1u << 15,  // destroy: no question
+};
+
+inline constexpr unsigned kCreateOptions =
+    kOptPort | kOptDatabase | kOptUser | kOptPgVersion | kOptDurability | kOptEphemeral | kOptCreatedb | kOptNoCreatedb;
+
+/// What create and up ask CreateInstance for; unset ones are left to the daemon.
+struct CreateSettings {
+    std::optional<std::uint16_t> port;
+    std::string database;
+    std::string user;
+    std::string version;
+    std::string durability;
+    std::optional<bool> createdb;
+    bool ephemeral = false;
 };
 
 struct Options {
@@ -32,6 +57,7 @@ struct Options {
     std::string lines;     // -n: a decimal count, normalised
     bool scratch = false;  // run --scratch
     std::string from;      // run --scratch --from SNAP
+    CreateSettings create;
 };
 
 struct Invocation {

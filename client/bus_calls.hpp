@@ -50,6 +50,8 @@ public:
     void stop_and_wait(const std::string& name) { call_long("Stop", name); }
     /// Snapshot, Restore and Reset copy a database: a long timeout too.
     void reset_and_wait(const std::string& name) { call_long("Reset", name); }
+    /// DestroyInstance stops the instance first: a long timeout too.
+    void destroy_and_wait(const std::string& name) { call_long("DestroyInstance", name); }
     void snapshot_and_wait(const std::string& method, const std::string& name, const std::string& snapshot);
 
     /// Sends Start and returns at once; `done` runs from the dispatch loop with the

@@ -6,7 +6,7 @@
 namespace pgnspawn::client {
 
 CommandRunner command_runner(std::string_view name) {
-    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 17> kRunners{{
+    static constexpr std::array<std::pair<std::string_view, CommandRunner>, 21> kRunners{{
         {"start", cmd_start},
         {"stop", cmd_stop},
         {"wait", cmd_wait},
@@ -24,6 +24,10 @@ CommandRunner command_runner(std::string_view name) {
         {"snapshots", cmd_snapshots},
         {"drop-snapshot", cmd_drop_snapshot},
         {"run", cmd_run},
+        {"create", cmd_create},
+        {"destroy", cmd_destroy},
+        {"up", cmd_up},
+        {"psql", cmd_psql},
     }};
     for (const auto& [command, runner] : kRunners)
         if (command == name)

@@ -181,13 +181,17 @@ int cmd_logs(sdbus::IConnection& bus, Args args, const Options& options) {
         argv.emplace_back("--follow");
     if (options.given & kOptLines)
         argv.push_back("--lines=" + options.lines);
+    exec_command(argv, what);
+}
+
+void exec_command(std::vector<std::string> argv, const std::string& what) {
     std::vector<char*> cargv;
     for (auto& arg : argv)
         cargv.push_back(arg.data());
     cargv.push_back(nullptr);
     std::fflush(stdout);
     ::execvp(cargv[0], cargv.data());
-    throw CommandFailed(fmt::format("{}: cannot run journalctl: {}", what, std::strerror(errno)));
+    throw CommandFailed(fmt::format("{}: cannot run {}: {}", what, argv[0], std::strerror(errno)));
 }
 
 }  // namespace pgnspawn::client

@@ -85,7 +85,11 @@ int cmd_uri(sdbus::IConnection& bus, Args args, const Options& options) {
 /// `env NAME`: DATABASE_URL plus libpq's PG* variables, including PGPASSWORD (the same
 /// secret DATABASE_URL carries), so both URI-based tools and bare psql connect.
 int cmd_env(sdbus::IConnection& bus, Args args, const Options& options) {
-    const std::string& name = args[0];
+    print_env(bus, args[0], options.fish);
+    return kOk;
+}
+
+void print_env(sdbus::IConnection& bus, const std::string& name, bool fish) {
     const std::string what = fmt::format("cannot get the environment of {}", name);
     ManagerProxy manager(bus);
     const auto instance = open_instance(bus, manager, name, what);
@@ -99,8 +103,7 @@ int cmd_env(sdbus::IConnection& bus, Args args, const Options& options) {
         {"PGUSER", user},      {"PGDATABASE", database}, {"PGPASSWORD", password_from_uri(uri)},
     };
     for (const auto& [variable, value] : variables)
-        fmt::print("{}\n", env_assignment(variable, value, options.fish));
-    return kOk;
+        fmt::print("{}\n", env_assignment(variable, value, fish));
 }
 
 }  // namespace pgnspawn::client

@@ -1,6 +1,7 @@
 #include "client/uri.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace pgnspawn::client {
 
@@ -25,18 +26,36 @@ std::string percent_decode(std::string_view text) {
     return out;
 }
 
-std::string password_from_uri(std::string_view uri) {
+namespace {
+
+/// Where the password of `uri` is (after the ':' of its user info), or npos.
+std::pair<std::size_t, std::size_t> password_span(std::string_view uri) {
+    constexpr auto npos = std::string_view::npos;
     const auto scheme = uri.find("://");
-    if (scheme == std::string_view::npos)
-        return {};
-    std::string_view rest = uri.substr(scheme + 3);
-    rest = rest.substr(0, rest.find('/'));
+    if (scheme == npos)
+        return {npos, 0};
+    const std::size_t start = scheme + 3;
+    const std::string_view rest = uri.substr(start, uri.find('/', start) - start);
     const auto at = rest.rfind('@');
+    const auto colon = at == npos ? npos : rest.substr(0, at).find(':');
+    if (colon == npos)
+        return {npos, 0};
+    return {start + colon + 1, at - colon - 1};
+}
+
+}  // namespace
+
+std::string password_from_uri(std::string_view uri) {
+    const auto [at, length] = password_span(uri);
+    return at == std::string_view::npos ? std::string() : percent_decode(uri.substr(at, length));
+}
+
+std::string uri_without_password(std::string_view uri) {
+    const auto [at, length] = password_span(uri);
     if (at == std::string_view::npos)
-        return {};
-    const std::string_view userinfo = rest.substr(0, at);
-    const auto colon = userinfo.find(':');
-    return colon == std::string_view::npos ? std::string() : percent_decode(userinfo.substr(colon + 1));
+        return std::string(uri);
+    // "user:secret@host" becomes "user@host": the ':' goes with the password.
+    return std::string(uri.substr(0, at - 1)) + std::string(uri.substr(at + length));
 }
 
 }  // namespace pgnspawn::client

@@ -14,4 +14,7 @@ std::string percent_decode(std::string_view text);
 /// and the last '@' of the authority delimit it.
 std::string password_from_uri(std::string_view uri);
 
+/// The same URI without its password (for argv, which every user can read: psql).
+std::string uri_without_password(std::string_view uri);
+
 }  // namespace pgnspawn::client

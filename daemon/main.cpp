@@ -5,13 +5,14 @@
 #include "bus/manager_dbus.hpp"
 #include "bus_names.hpp"
 #include "core/config.hpp"
+#include "core/created_ops.hpp"
 #include "core/manager.hpp"
 #include "images/boot_backend.hpp"
 #include "images/host_backend.hpp"
 #include "images/image_kinds.hpp"
 #include "images/layout.hpp"
-#include "images/snapshots.hpp"
 #include "images/scratch.hpp"
+#include "images/snapshots.hpp"
 #include "pgnspawn-config.h"
 #include "platform/bus_bridge.hpp"
 #include "platform/event_loop.hpp"
@@ -171,6 +172,11 @@ int main(int argc, char** argv) {
         Manager manager(std::move(config), backend, loop);
         if (!problem.empty())
             manager.set_configuration_problem(problem);
+        CreatedInstances created(manager, CreatedStore(env.state_root / "instances.d"), env, loop);
+        std::vector<std::string> created_problems;
+        manager.load_created(created.store().load(env, created_problems));
+        for (const auto& p : created_problems)
+            log_error(fmt::format("Failed to load a created instance, leaving it (and its data) as it is: {}", p));
         BusAuthority authority(*bus);
         PolkitAuthorizer authorizer(authority);
         // A copy of a large database takes a while: each statement may take minutes.
@@ -183,7 +189,7 @@ int main(int argc, char** argv) {
                                                              .count() &
                                                          0xffffffffff),
                                  std::chrono::seconds(60));
-        ManagerObject face(*bus, manager, authorizer, snapshots, scratch);
+        ManagerObject face(*bus, manager, authorizer, snapshots, scratch, created);
         manager.adopt_running();
 
         auto on_term = [&] {

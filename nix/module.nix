@@ -11,6 +11,7 @@ let
   inherit (lib) mkOption mkEnableOption types;
   cfg = config.services.pgnspawn;
   toToml = import ./lib/toml.nix;
+  createdToml = import ./lib/created-toml.nix;
 
   absolutePath = types.strMatching "/.*";
   nullable = type: description: mkOption { type = types.nullOr type; default = null; inherit description; };
@@ -74,7 +75,7 @@ let
     };
   };
 
-  configFile = pkgs.writeText "pgnspawn.toml" (toToml cfg.instances);
+  configFile = pkgs.writeText "pgnspawn.toml" (toToml cfg.instances + createdToml cfg.created);
 in
 {
   options.services.pgnspawn = {
@@ -87,6 +88,12 @@ in
       description = "The pgnspawn package.";
     };
 
+    created = {
+      port_min = nullable types.port "Lowest port picked for instances developers create (pgnspawnctl create/up); default 54300.";
+      port_max = nullable types.port "Highest port picked for created instances; default 54399.";
+      quota = nullable types.ints.unsigned "Created instances per user; default 10.";
+    };
+
     instances = mkOption {
       type = types.attrsOf (types.submodule instanceOptions);
       default = { };
@@ -97,8 +104,9 @@ in
       type = types.str;
       default = "pgnspawn";
       description = ''
-        Members may start and stop instances and read their connection URIs without
-        authenticating (polkit actions org.pgnspawn1.manage and org.pgnspawn1.read-credentials).'';
+        Members may start and stop instances, read their connection URIs and create instances
+        of their own without authenticating (polkit actions org.pgnspawn1.manage,
+        org.pgnspawn1.read-credentials and org.pgnspawn1.create).'';
     };
 
     postgresqlPackages = mkOption {
@@ -147,7 +155,8 @@ in
     security.polkit.extraConfig = ''
       polkit.addRule(function(action, subject) {
         if ((action.id == "org.pgnspawn1.manage" ||
-             action.id == "org.pgnspawn1.read-credentials") &&
+             action.id == "org.pgnspawn1.read-credentials" ||
+             action.id == "org.pgnspawn1.create") &&
             subject.isInGroup(${builtins.toJSON cfg.group})) {
           return polkit.Result.YES;
         }

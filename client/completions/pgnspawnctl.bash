@@ -10,11 +10,11 @@ _pgnspawnctl_snapshots() {
 
 _pgnspawnctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local commands="start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot run"
+    local commands="start stop wait status list address health uri env monitor logs snapshot restore reset snapshots drop-snapshot run create destroy up psql"
     local command="" i instance="" argc=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --timeout|--shell|-n|--lines|--from) ((i++)) ;;
+            --timeout|--shell|-n|--lines|--from|--port|--database|--user|--version|--durability) ((i++)) ;;
             -*) ;;
             *)
                 if [[ -z $command ]]; then command=${COMP_WORDS[i]}; else ((argc++)); instance=${instance:-${COMP_WORDS[i]}}; fi ;;
@@ -23,7 +23,8 @@ _pgnspawnctl() {
 
     case $prev in
         --shell) mapfile -t COMPREPLY < <(compgen -W "sh bash zsh dash fish" -- "$cur"); return ;;
-        --timeout|-n|--lines|--from) return ;;
+        --durability) mapfile -t COMPREPLY < <(compgen -W "fast durable" -- "$cur"); return ;;
+        --timeout|-n|--lines|--from|--port|--database|--user|--version) return ;;
     esac
 
     if [[ -z $command ]]; then
@@ -38,13 +39,18 @@ _pgnspawnctl() {
         env) options="--shell" ;;
         logs) options="-f --follow -n --lines" ;;
         run) options="--scratch --from" ;;
+        create) options="--port --database --user --version --durability --ephemeral --createdb --no-createdb" ;;
+        up) options="--port --database --user --version --durability --ephemeral --createdb --no-createdb --shell" ;;
+        destroy) options="-y --yes" ;;
     esac
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
         return
     fi
     case $command in
-        list|monitor) ;;
+        list|monitor|create) ;;
+        up) ;;  # a new name, or the project's
+        psql) ((argc == 0)) && mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_instances)" -- "$cur") ;;
         restore|drop-snapshot)
             if ((argc == 1)); then
                 mapfile -t COMPREPLY < <(compgen -W "$(_pgnspawnctl_snapshots "$instance")" -- "$cur")

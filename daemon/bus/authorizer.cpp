@@ -70,13 +70,20 @@ void BusAuthority::check_authorization(const Caller& caller, const std::string& 
 }
 
 void PolkitAuthorizer::check(const Caller& caller, const std::string& action, Done done) {
+    check_as(caller, std::nullopt, action, [done](const std::string& error, uint32_t) { done(error); });
+}
+
+void PolkitAuthorizer::check_as(const Caller& caller, std::optional<uint32_t> owner, const std::string& action,
+                                UidDone done_as) {
     if (caller.bus_name.empty())
-        return done("the caller could not be identified");
-    authority_.unix_user(caller.bus_name, [this, caller, action, done](const std::string& error, uint32_t uid) {
+        return done_as("the caller could not be identified", 0);
+    authority_.unix_user(caller.bus_name, [this, caller, owner, action, done_as](const std::string& error,
+                                                                                 uint32_t uid) {
         if (!error.empty())
-            return done(fmt::format("the caller could not be identified: {}", error));
-        if (uid == 0)
-            return done("");
+            return done_as(fmt::format("the caller could not be identified: {}", error), 0);
+        if (uid == 0 || owner == uid)
+            return done_as("", uid);
+        auto done = [done_as, uid](const std::string& denied) { done_as(denied, uid); };
         authority_.check_authorization(caller, action, [action, done](const Authority::Verdict& v) {
             if (!v.error.empty()) {
                 log_warning(fmt::format("Failed to check authorization for {}: {}", action, v.error));

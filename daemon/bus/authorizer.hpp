@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace pgnspawn {
@@ -14,6 +15,9 @@ namespace pgnspawn {
 namespace action {
 inline constexpr const char* Manage = "org.pgnspawn1.manage";
 inline constexpr const char* ReadCredentials = "org.pgnspawn1.read-credentials";
+inline constexpr const char* Create = "org.pgnspawn1.create";
+/// DestroyInstance of an instance someone else created.
+inline constexpr const char* DestroyAny = "org.pgnspawn1.destroy-any";
 }  // namespace action
 
 struct Caller {
@@ -30,6 +34,12 @@ public:
     using Done = std::function<void(const std::string& error)>;
     virtual ~Authorizer() = default;
     virtual void check(const Caller& caller, const std::string& action, Done done) = 0;
+    /// error as for check(); uid is the caller's (0 when it could not be found).
+    using UidDone = std::function<void(const std::string& error, uint32_t uid)>;
+    /// Like check(), and a caller whose uid is `owner` (a created instance's creator) is
+    /// allowed without asking polkit.
+    virtual void check_as(const Caller& caller, std::optional<uint32_t> owner, const std::string& action,
+                          UidDone done) = 0;
 };
 
 /// What the authorizer asks of the world: whose a bus name is, and polkit's answer.
@@ -65,13 +75,15 @@ private:
     std::unique_ptr<sdbus::IProxy> polkit_;
 };
 
-/// The decisions: root is always allowed, without asking polkit (as systemd does); an
-/// unidentified caller never; everyone else as polkit answers, with a sentence saying
-/// what to do when it says no or cannot be asked.
+/// The decisions: root is always allowed, without asking polkit (as systemd does), and so
+/// is a created instance's creator; an unidentified caller never; everyone else as polkit answers, with a sentence
+/// saying what to do when it says no or cannot be asked.
 class PolkitAuthorizer final : public Authorizer {
 public:
     explicit PolkitAuthorizer(Authority& authority) : authority_(authority) {}
     void check(const Caller& caller, const std::string& action, Done done) override;
+    void check_as(const Caller& caller, std::optional<uint32_t> owner, const std::string& action,
+                  UidDone done) override;
 
 private:
     Authority& authority_;

@@ -70,9 +70,9 @@ void InstanceObject::snapshots_changed() { getObject().emitPropertiesChangedSign
 // ---------------------------------------------------------------------------------------
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer,
-                             SnapshotStore& snapshots, ScratchDatabases& scratch)
+                             SnapshotStore& snapshots, ScratchDatabases& scratch, CreatedInstances& created)
     : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
-      snapshots_(snapshots), scratch_(scratch) {
+      snapshots_(snapshots), scratch_(scratch), created_(created) {
     watch_name_owners();
     for (const auto& instance : manager_.instances())
         objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance, snapshots_);
@@ -126,8 +126,9 @@ void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     at_boundary_async(*reply, [&] {
         // A bad name, or one removed from the configuration, is refused before polkit is asked.
-        const std::string checked = manager_.lookup_startable(name).name();
-        authorized(action::Manage, *reply, [this, reply, checked] {
+        const Instance& found = manager_.lookup_startable(name);
+        const std::string checked = found.name();
+        authorized_as(action::Manage, found.config().created_by, *reply, [this, reply, checked](uint32_t) {
             // Looked up again: a reload may have removed or replaced the instance meanwhile.
             Instance& instance = manager_.lookup_startable(checked);
             instance.start(answer_when_done(reply, error_name::StartFailed, "start", checked));
@@ -139,8 +140,9 @@ void ManagerObject::Stop(sdbus::Result<>&& result, std::string name) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     at_boundary_async(*reply, [&] {
         // A bad name is refused before polkit is asked; a removed instance may still be stopped.
-        const std::string checked = manager_.lookup(name).name();
-        authorized(action::Manage, *reply, [this, reply, checked] {
+        const Instance& found = manager_.lookup(name);
+        const std::string checked = found.name();
+        authorized_as(action::Manage, found.config().created_by, *reply, [this, reply, checked](uint32_t) {
             // Looked up again: a reload may have removed or replaced the instance meanwhile.
             Instance& instance = manager_.lookup(checked);
             instance.stop(answer_when_done(reply, error_name::StopFailed, "stop", checked));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bus/authorizer.hpp"
+#include "core/created_ops.hpp"
 #include "core/manager.hpp"
 #include "images/scratch.hpp"
 #include "images/snapshots.hpp"
@@ -58,7 +59,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Mana
                             private Manager::Observer {
 public:
     ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, SnapshotStore& snapshots,
-                  ScratchDatabases& scratch);
+                  ScratchDatabases& scratch, CreatedInstances& created);
     ~ManagerObject();
 
 private:
@@ -86,6 +87,11 @@ private:
     void CreateScratchDatabase(sdbus::Result<std::string, std::string>&& result, std::string name,
                                std::string from_snapshot) override;
     void DropScratchDatabase(sdbus::Result<>&& result, std::string name, std::string database) override;
+    // Created instances (bus/created_dbus.cpp).
+    void CreateInstance(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
+                        std::map<std::string, sdbus::Variant> settings) override;
+    void DestroyInstance(sdbus::Result<>&& result, std::string name) override;
+
     /// Drops a connection's scratch databases when it leaves the bus.
     void watch_name_owners();
     /// Leftovers are dropped when an instance runs; records are forgotten when it stops.
@@ -95,6 +101,10 @@ private:
     /// being handled now; otherwise answers AccessDenied.
     template <typename Reply, typename Then>
     void authorized(const char* action, Reply& reply, Then then);
+    /// The same, but the instance's creator `owner` needs no polkit, and then(uid) is told
+    /// the caller's uid.
+    template <typename Reply, typename Then>
+    void authorized_as(const char* action, std::optional<uint32_t> owner, Reply& reply, Then then);
     Instance& running_instance(const std::string& name);
 
     // Manager::Observer: one object per instance, and the signals about them.
@@ -110,16 +120,23 @@ private:
     SnapshotStore& snapshots_;
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
     ScratchDatabases& scratch_;
+    CreatedInstances& created_;
     std::unique_ptr<sdbus::IProxy> bus_daemon_;  ///< org.freedesktop.DBus: NameOwnerChanged
 };
 
 template <typename Reply, typename Then>
 void ManagerObject::authorized(const char* action, Reply& reply, Then then) {
-    authorizer_.check(current_caller(getObject()), action, [&reply, action, then](const std::string& denied) {
-        if (!denied.empty())
-            return reply.returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
-        at_boundary_async(reply, then);
-    });
+    authorized_as(action, std::nullopt, reply, [then](uint32_t) { then(); });
+}
+
+template <typename Reply, typename Then>
+void ManagerObject::authorized_as(const char* action, std::optional<uint32_t> owner, Reply& reply, Then then) {
+    authorizer_.check_as(
+        current_caller(getObject()), owner, action, [&reply, then](const std::string& denied, uint32_t uid) {
+            if (!denied.empty())
+                return reply.returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
+            at_boundary_async(reply, [&] { then(uid); });
+        });
 }
 
 }  // namespace pgnspawn

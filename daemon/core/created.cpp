@@ -46,9 +46,12 @@ CreatedLimits parse_created_limits(const toml::node& node, const std::string& so
     return limits;
 }
 
-InstanceConfig parse_created_instance(const std::string& name, const toml::table& keys, std::uint32_t created_by,
-                                      const std::string& source_name, const ConfigEnvironment& env) {
-    for (const auto& [key, value] : keys) {
+InstanceConfig parse_created_root(const toml::table& root, const std::string& name, std::uint32_t created_by,
+                                  const std::string& source_name, const ConfigEnvironment& env) {
+    const auto* keys = root["instances"][name].as_table();
+    if (!keys || root.size() != 1 || root["instances"].as_table()->size() != 1)
+        throw ConfigError(fmt::format("{}: not a created instance (it needs only [instances.{}])", source_name, name));
+    for (const auto& [key, value] : *keys) {
         if (std::find(kKeysRefusedForCreated.begin(), kKeysRefusedForCreated.end(), key.str()) !=
             kKeysRefusedForCreated.end())
             fail_at(source_name, key.source(),
@@ -59,7 +62,6 @@ InstanceConfig parse_created_instance(const std::string& name, const toml::table
         if (key.str() == "image" && value.value<std::string>() != "host")
             fail_at(source_name, value.source(), "a created instance can only have image = \"host\"");
     }
-    toml::table root{{"instances", toml::table{{name, keys}}}};
     Config parsed;
     try {
         parsed = parse_config_table(root, source_name, env, InstanceOrigin::Created);
@@ -74,6 +76,12 @@ InstanceConfig parse_created_instance(const std::string& name, const toml::table
     InstanceConfig c = parsed.instances.at(0);
     c.created_by = created_by;
     return c;
+}
+
+InstanceConfig parse_created_instance(const std::string& name, const toml::table& keys, std::uint32_t created_by,
+                                      const std::string& source_name, const ConfigEnvironment& env) {
+    return parse_created_root(toml::table{{"instances", toml::table{{name, keys}}}}, name, created_by, source_name,
+                              env);
 }
 
 }  // namespace pgnspawn

@@ -34,4 +34,9 @@ CreatedLimits parse_created_limits(const toml::node& node, const std::string& so
 InstanceConfig parse_created_instance(const std::string& name, const toml::table& keys, std::uint32_t created_by,
                                       const std::string& source_name, const ConfigEnvironment& env);
 
+/// The same over a whole document that holds only [instances.NAME] (a created instance's
+/// file, whose errors then name their line and column).
+InstanceConfig parse_created_root(const toml::table& root, const std::string& name, std::uint32_t created_by,
+                                  const std::string& source_name, const ConfigEnvironment& env);
+
 }  // namespace pgnspawn

@@ -23,6 +23,14 @@ inline constexpr const char* SnapshotExists = "org.pgnspawn1.Error.SnapshotExist
 inline constexpr const char* SnapshotFailed = "org.pgnspawn1.Error.SnapshotFailed";
 /// The operation needs another image kind (snapshots and scratch databases: image = "host").
 inline constexpr const char* NotSupported = "org.pgnspawn1.Error.NotSupported";
+/// CreateInstance: a setting the file's parser refuses, or one a created instance may not have.
+inline constexpr const char* InvalidSetting = "org.pgnspawn1.Error.InvalidSetting";
+/// CreateInstance: the name is taken (by the configuration file or a created instance).
+inline constexpr const char* InstanceExists = "org.pgnspawn1.Error.InstanceExists";
+/// CreateInstance: the port is outside [created]'s range, taken, or none is free.
+inline constexpr const char* PortUnavailable = "org.pgnspawn1.Error.PortUnavailable";
+/// CreateInstance: the caller already has [created] quota created instances.
+inline constexpr const char* QuotaExceeded = "org.pgnspawn1.Error.QuotaExceeded";
 inline constexpr const char* InvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* AccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
 inline constexpr const char* Failed = "org.freedesktop.DBus.Error.Failed";

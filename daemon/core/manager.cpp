@@ -106,7 +106,8 @@ bool Manager::at_rest(const Instance& instance) {
     return instance.state() == State::Failed && !backend_.is_running(instance.config());
 }
 
-Manager::ReloadSummary Manager::reload(Config next) {
+Manager::ReloadSummary Manager::reload(Config file) {
+    Config next = with_created(std::move(file));
     ReloadSummary summary;
     const bool after_bad_start = !problem_.empty();
     problem_.clear();
@@ -234,6 +235,58 @@ void Manager::replace(const std::string& name, const InstanceConfig& config) {
     (*it)->set_observer(this);
     if (observer_)
         observer_->instance_replaced(*old, **it);
+}
+
+Config Manager::with_created(Config file) const {
+    for (const auto& c : created_) {
+        auto clash = std::find_if(file.instances.begin(), file.instances.end(),
+                                  [&c](const InstanceConfig& f) { return f.name == c.name; });
+        if (clash != file.instances.end()) {
+            log_error(fmt::format("Instance {} in {} is ignored: a created instance of that name exists (uid {}); "
+                                  "rename it in the file, or destroy the created one (pgnspawnctl destroy {})",
+                                  c.name, file.source.string(), c.created_by.value_or(0), c.name),
+                      c.name, unit_name(c.name));
+            file.instances.erase(clash);
+        }
+        file.instances.push_back(c);
+    }
+    return file;
+}
+
+void Manager::load_created(std::vector<InstanceConfig> created) {
+    created_ = std::move(created);
+    if (!problem_.empty())
+        return;  // they come with the first good file
+    config_ = with_created(std::move(config_));
+    instances_.clear();
+    for (const auto& c : config_.instances)
+        add(c);
+}
+
+Instance& Manager::add_created(const InstanceConfig& config) {
+    created_.push_back(config);
+    config_.instances.push_back(config);
+    Instance& added = add(config);
+    if (observer_)
+        observer_->instance_added(added);
+    return added;
+}
+
+void Manager::remove_created(const std::string& name) {
+    auto is_it = [&name](const InstanceConfig& c) { return c.name == name; };
+    created_.erase(std::remove_if(created_.begin(), created_.end(), is_it), created_.end());
+    config_.instances.erase(std::remove_if(config_.instances.begin(), config_.instances.end(), is_it),
+                            config_.instances.end());
+    remove(name);
+}
+
+std::vector<InstanceConfig> Manager::configs() const {
+    std::vector<InstanceConfig> out;
+    for (const auto& i : instances_)
+        out.push_back(i->config());
+    for (const auto& [name, config] : changes_)
+        out.push_back(config);
+    return out;
 }
 
 }  // namespace pgnspawn

@@ -82,6 +82,19 @@ public:
     const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }
     bool removal_pending(std::string_view name) const { return removals_.count(std::string(name)) > 0; }
 
+    /// Created instances (CreateInstance, loaded from STATE/instances.d at start-up): they
+    /// sit beside the file's and no reload drops them. A file instance of the same name is
+    /// left out (logged): the created one keeps its data and its creator.
+    void load_created(std::vector<InstanceConfig> created);
+    /// A new created instance (its name and port already checked): InstanceAdded.
+    Instance& add_created(const InstanceConfig& config);
+    /// Forgets a created instance at once, which must be at rest: InstanceRemoved.
+    void remove_created(const std::string& name);
+    /// The file's [created] table.
+    const CreatedLimits& created_limits() const { return config_.created; }
+    /// The settings of every instance there is, running ones a reload removed included.
+    std::vector<InstanceConfig> configs() const;
+
     /// Takes over containers that survived a restart of the daemon.
     void adopt_running();
     /// Starts every instance configured with autostart = true that is not running;
@@ -107,6 +120,8 @@ private:
     void settle();
     void remove(const std::string& name);
     void replace(const std::string& name, const InstanceConfig& config);
+    /// `file` with the created instances added, less the file's instances of their names.
+    Config with_created(Config file) const;
 
     Config config_;
     std::string problem_;  ///< see set_configuration_problem()
@@ -114,6 +129,7 @@ private:
     EventLoop& loop_;
     Observer* observer_ = nullptr;
     std::vector<std::unique_ptr<Instance>> instances_;
+    std::vector<InstanceConfig> created_;
     std::set<std::string> removals_;                 ///< dropped from the file, not yet at rest
     std::map<std::string, InstanceConfig> changes_;  ///< new settings waiting for rest
     bool settle_scheduled_ = false;

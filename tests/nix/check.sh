@@ -112,4 +112,15 @@ out=$(nix_eval "import $PWD/nix/lib/toml.nix $ctl" 2>&1)
 grep -qF 'password = "a\u0001\u001F\u007F\n\"b"' <<<"$out" || why+="control characters not escaped: $out; "
 verdict nix_toml_generator_refuses_bad_input "$([ -z "$why" ]; echo $?)" "$why"
 
+# 5. The [created] table (port range and quota of created instances).
+why=
+out=$(nix_eval "import $PWD/nix/lib/created-toml.nix { port_min = 6000; port_max = null; quota = 2; }" 2>&1)
+[ "$out" = $'\n[created]\nport_min = 6000\nquota = 2' ] || why+="rendered [$out]; "
+out=$(nix_eval "import $PWD/nix/lib/created-toml.nix { port_min = null; port_max = null; quota = null; }" 2>&1)
+[ -z "$out" ] || why+="all null rendered [$out]; "
+for bad in '{ quota = -1; }' '{ port_min = 0; }' '{ ports = 1; }' '{ port_min = 7000; port_max = 6000; }'; do
+    nix_eval "import $PWD/nix/lib/created-toml.nix $bad" >/dev/null 2>&1 && why+="accepted $bad; "
+done
+verdict nix_created_table "$([ -z "$why" ]; echo $?)" "$why"
+
 exit "$failed"

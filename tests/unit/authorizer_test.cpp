@@ -108,5 +108,23 @@ TEST_F(AuthorizerTest, TheCallersConsentToInteractionIsPassedOn) {
     EXPECT_THAT(authority.asked, ElementsAre("uid :1.2", "polkit :1.2 org.pgnspawn1.manage interactive"));
 }
 
+// --- created instances: the creator needs no polkit --------------------------------------
+
+TEST_F(AuthorizerTest, TheCreatorIsAllowedWithoutPolkitOthersAskForTheAction) {
+    authority.uids[":1.3"] = 1001;
+    authority.verdict = {"", false, false};
+    std::vector<std::string> answers;
+    auto record = [&](const std::string& error, uint32_t uid) {
+        answers.push_back(std::to_string(uid) + " " + (error.empty() ? "allowed" : "denied"));
+    };
+    authorizer.check_as(Caller{":1.2", false}, 1000, action::DestroyAny, record);
+    authorizer.check_as(Caller{":1.3", false}, 1000, action::DestroyAny, record);
+    authorizer.check_as(Caller{":1.1", false}, 1000, action::DestroyAny, record);
+    authorizer.check_as(Caller{":1.2", false}, std::nullopt, action::Create, record);
+    EXPECT_THAT(answers, ElementsAre("1000 allowed", "1001 denied", "0 allowed", "1000 denied"));
+    EXPECT_THAT(authority.asked, ElementsAre("uid :1.2", "uid :1.3", "polkit :1.3 org.pgnspawn1.destroy-any",
+                                             "uid :1.1", "uid :1.2", "polkit :1.2 org.pgnspawn1.create"));
+}
+
 }  // namespace
 }  // namespace pgnspawn

@@ -116,7 +116,7 @@ TEST(ClientArgs, EveryCommandHasARunnerAndIsInTheUsage) {
         EXPECT_NE(kUsageText.find("\n  " + std::string(spec.name) + " "), std::string_view::npos) << spec.name;
     }
     EXPECT_EQ(command_runner("frobnicate"), nullptr);
-    EXPECT_EQ(command_specs().size(), 17u);
+    EXPECT_EQ(command_specs().size(), 21u);
 }
 
 TEST(ClientArgs, SnapshotCommands) {

@@ -148,7 +148,8 @@ bool names_word(const std::string& text, const std::string& word) {
 /// Whether the parser takes `COMMAND [NAME] OPTION [VALUE]`.
 bool accepted(const CommandSpec& spec, const std::string& option) {
     static const std::map<std::string, std::string> samples{
-        {"--timeout", "30s"}, {"--shell", "fish"}, {"-n", "5"}, {"--lines", "5"}, {"--from", "m"}};
+        {"--timeout", "30s"}, {"--shell", "fish"}, {"-n", "5"},     {"--lines", "5"},    {"--from", "m"},
+        {"--port", "54300"},  {"--database", "d"}, {"--user", "u"}, {"--version", "15"}, {"--durability", "fast"}};
     std::vector<std::string> words{std::string(spec.name)};
     if (spec.min_args > 0)
         words.emplace_back("dev");
