@@ -128,6 +128,19 @@ t_created_bad_input_is_refused() {
     out=$(created_as dev busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager CreateInstance \
         'sa{sv}' evil 1 colour s red 2>&1)
     expect_match "$out" 'unknown key "colour"' || return 1
+    # Server settings that would run a program or load a library as postgres, and a script
+    # the daemon would read as root: refused by name, nothing created.
+    for key in "archive_command s cp%20/etc/shadow%20/tmp" "shared_preload_libraries s /tmp/evil.so" \
+        "ssl_passphrase_command s /bin/true"; do
+        set -- $key
+        out=$(created_as dev busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager CreateInstance \
+            'sa{sv}' evil 1 settings 'a{sv}' 1 "$1" "$2" "${3//%20/ }" 2>&1) && fail "created with setting $1: $out"
+        expect_match "$out" "setting \"$1\" is not allowed for an instance created over D-Bus" ||
+            return 1
+    done
+    out=$(created_as dev busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager CreateInstance \
+        'sa{sv}' evil 1 initial_script s /etc/shadow 2>&1) && fail "created with an initial_script path: $out"
+    expect_match "$out" '"initial_script" names a file the daemon would read as root' || return 1
     out=$(created_as dev busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager CreateInstance \
         'sa{sv}' evil 1 port d 1.5 2>&1)
     expect_match "$out" 'setting "port" has the D-Bus type "d"' || return 1
