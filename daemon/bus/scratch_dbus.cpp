@@ -28,9 +28,10 @@ void ManagerObject::watch_name_owners() {
 void ManagerObject::scratch_state_changed(const Instance& instance) {
     if (instance.config().image != ImageKind::Host)
         return;
-    if (instance.state() == State::Running)
+    if (instance.state() == State::Running) {
         scratch_.instance_running(instance.config());
-    else if (instance.state() != State::Stopping)
+        snapshots_.instance_running(instance.config());
+    } else if (instance.state() != State::Stopping)
         scratch_.instance_stopped(instance.name());
 }
 
