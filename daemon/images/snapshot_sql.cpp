@@ -124,7 +124,10 @@ std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& 
     const std::string replaced = quote_identifier(conn, kReplacedDatabase);
     std::vector<SqlStep> steps{
         must_exist(conn, c, snapshot),
-        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", replaced)),  // normally gone already
+        // Normally dropped after the last Restore already. Only reads run before the swap
+        // unless something is missing: DROP and CREATE DATABASE would lock pg_database.
+        condition(count_sql(conn, kReplacedDatabase)),
+        run_if(1, fmt::format("DROP DATABASE {} WITH (FORCE)", replaced)),
         // The database was dropped by hand: an empty one stands in, to be replaced.
         condition(count_sql(conn, c.database)),
         run_if(0, create_database_sql(conn, c)),

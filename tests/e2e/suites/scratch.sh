@@ -1,10 +1,7 @@
 # Scratch databases bound to the caller's D-Bus connection (issue 10, item 3) and
 # `pgnspawnctl run` (item 4). Sourced by run.sh.
 #
-# The snapshot "x" of helloworld is made here by hand, following the snapshot
-# convention (a template database pgnspawn_snap_x with datallowconn = false): once
-# the snapshot branch is merged, `call Snapshot ss helloworld x` should replace
-# sc_make_snapshot.
+# The snapshot "x" of helloworld is made as a user would: pgnspawnctl snapshot.
 
 sc_su() { H psql -h /var/lib/pgnspawn/"${2:-helloworld}"/run -p "${3:-5433}" -U postgres -d postgres -XAtqc "$1" 2>&1; }
 sc_count() { sc_su "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgnspawn\_scratch\_%'" "$@"; }
@@ -64,9 +61,15 @@ sc_make_snapshot() {
     call Start s helloworld >/dev/null || fail "Start of helloworld failed"
     out=$(psql_hw "DROP TABLE IF EXISTS items; CREATE TABLE items (id int PRIMARY KEY, v text);
                    INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 3) g") || fail "setup: $out"
-    out=$(sc_su "DROP DATABASE IF EXISTS pgnspawn_snap_x") || fail "snapshot: $out"
-    out=$(sc_su "CREATE DATABASE pgnspawn_snap_x TEMPLATE helloworld") || fail "snapshot: $out"
-    out=$(sc_su "ALTER DATABASE pgnspawn_snap_x ALLOW_CONNECTIONS false") || fail "snapshot: $out"
+    sc_drop_snapshot
+    out=$(H pgnspawnctl snapshot helloworld x 2>&1) || fail "pgnspawnctl snapshot: $out"
+    expect_eq "$(sc_su "SELECT datallowconn FROM pg_database WHERE datname = 'pgnspawn_snap_x'")" f || fail "snapshot x"
+}
+# Deletes snapshot x of helloworld if there is one.
+sc_drop_snapshot() {
+    local out
+    out=$(H pgnspawnctl drop-snapshot helloworld x 2>&1) || grep -q 'no snapshot named x' <<<"$out" ||
+        fail "pgnspawnctl drop-snapshot: $out"
 }
 
 t_scratch_from_snapshot_has_rows() {
@@ -194,7 +197,7 @@ t_scratch_no_password_in_ps_or_journal() {
 }
 
 t_scratch_cleanup() {
-    sc_su "DROP DATABASE IF EXISTS pgnspawn_snap_x" >/dev/null
+    sc_drop_snapshot
     call Stop s helloworld >/dev/null || fail "Stop of helloworld failed"
     call Stop s second >/dev/null || fail "Stop of second failed"
 }
