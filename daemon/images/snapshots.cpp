@@ -163,25 +163,26 @@ void SnapshotStore::instance_running(const InstanceConfig& c) {
                 if (row.size() == 2)
                     (row[0] == "ready" ? readies : drops).push_back(row[1]);
             }
+            // Drops first: a stray ready copy goes before its snapshot gets a new one.
+            if (!drops.empty()) {
+                log_info(fmt::format("Dropping {} database(s) left by interrupted snapshot operations.", drops.size()),
+                         c.name);
+                enqueue(
+                    c,
+                    [drops](PGconn* conn) {
+                        std::vector<SqlStep> steps;
+                        for (const auto& d : drops)
+                            steps.push_back(statement(drop_database_sql(conn, d)));
+                        return steps;
+                    },
+                    [name = c.name](const std::optional<DomainError>& e, PgRows) {
+                        if (e)
+                            log_warning(fmt::format("Failed to drop a leftover of a snapshot operation: {}", e->what()),
+                                        name);
+                    });
+            }
             for (const auto& snapshot : readies)
                 prepare(c, snapshot);
-            if (drops.empty())
-                return;
-            log_info(fmt::format("Dropping {} database(s) left by interrupted snapshot operations.", drops.size()),
-                     c.name);
-            enqueue(
-                c,
-                [drops](PGconn* conn) {
-                    std::vector<SqlStep> steps;
-                    for (const auto& d : drops)
-                        steps.push_back(statement(drop_database_sql(conn, d)));
-                    return steps;
-                },
-                [name = c.name](const std::optional<DomainError>& e, PgRows) {
-                    if (e)
-                        log_warning(fmt::format("Failed to drop a leftover of a snapshot operation: {}", e->what()),
-                                    name);
-                });
         });
 }
 

@@ -221,7 +221,7 @@ t_snapshot_restore_swaps_in_the_ready_copy() {
     # The ready copy: the role's, unconnectable, marked with its snapshot's oid.
     expect_eq "$(snap_su "SELECT pg_get_userbyid(r.datdba) || ' ' || r.datallowconn || ' ' ||
         (shobj_description(r.oid, 'pg_database') = s.oid::text) FROM pg_database r, pg_database s
-        WHERE r.datname = 'pgnspawn_ready_fast' AND s.datname = 'pgnspawn_snap_fast'")" 'helloworld f t' || return 1
+        WHERE r.datname = 'pgnspawn_ready_fast' AND s.datname = 'pgnspawn_snap_fast'")" 'helloworld false true' || return 1
     # ListSnapshots counts what the snapshot costs on disk: itself and its ready copy.
     local size both
     size=$(call ListSnapshots s helloworld | awk '{print $NF}')
