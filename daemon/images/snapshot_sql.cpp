@@ -66,6 +66,21 @@ SqlStep run_if(long answer, std::string sql) {
     return s;
 }
 
+/// How many bytes a WAL_LOG copy of `database_literal` needs: its pages twice (the copy
+/// and the WAL that carries them until the next checkpoint) and 64 MiB for WAL segments
+/// and catalog growth. WAL_LOG does not fail on a full disk: the pages wait in shared
+/// buffers and the checkpoint fails later, again and again (README, Snapshots), so the
+/// space is checked before the copy.
+SqlStep space_for_copy(const std::string& database_literal, std::optional<long> when) {
+    SqlStep s = plain(fmt::format(
+        "SELECT 2 * coalesce(sum(pg_catalog.pg_database_size(oid)), 0) + 67108864 FROM pg_catalog.pg_database "
+        "WHERE datname = {}",
+        database_literal));
+    s.space_check = true;
+    s.run_if = when;
+    return s;
+}
+
 /// The valid ready copies: unconnectable, and commented with their snapshot's oid, so a
 /// copy of an earlier snapshot of the same name (or anything else that took the name)
 /// is never put in place of the database.
@@ -88,6 +103,7 @@ void append_make_ready(std::vector<SqlStep>& steps, PGconn* conn, const Instance
         condition(fmt::format("SELECT count(*) FROM pg_catalog.pg_database s WHERE s.datname = {} AND NOT EXISTS ({})",
                               snap_literal, ready_matches_sql(ready_literal, "s.oid"))));
     steps.push_back(run_if(1, fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", ready)));  // a stale one
+    steps.push_back(space_for_copy(snap_literal, 1));
     steps.push_back(run_if(1, fmt::format("CREATE DATABASE {} OWNER {} TEMPLATE {}{} ALLOW_CONNECTIONS false", ready,
                                           quote_identifier(conn, c.user), snap, copy_clause(c))));
     // COMMENT takes a literal only: the oid is put in by format() on the server.
@@ -110,6 +126,7 @@ std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, 
         plain(fmt::format("DROP DATABASE IF EXISTS {}", partial)),  // left by a crash mid-way
         // A ready copy without its snapshot is stale (the snapshot was dropped by hand).
         plain(fmt::format("DROP DATABASE IF EXISTS {}", quote_identifier(conn, ready_database(snapshot)))),
+        space_for_copy(quote_literal(conn, c.database), std::nullopt),
         plain(terminate_sql(conn, c.database)),
         plain(fmt::format("CREATE DATABASE {} TEMPLATE {}{}", partial, db, copy_clause(c))),
         plain(fmt::format("ALTER DATABASE {} ALLOW_CONNECTIONS false", partial)),

@@ -1,11 +1,16 @@
 #include "images/snapshots.hpp"
 
+#include "images/layout.hpp"
 #include "images/scratch.hpp"
 #include "platform/log.hpp"
 
 #include <fmt/format.h>
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace pgnspawn {
 
@@ -21,6 +26,7 @@ public:
     void run(const InstanceConfig& c, const std::filesystem::path& socket_dir, Build build, Done done) {
         done_ = std::move(done);
         name_ = c.name;
+        data_ = InstancePaths(c).data;
         pg_.connect(
             {{"host", socket_dir.string()},
              {"port", std::to_string(c.port)},
@@ -54,8 +60,27 @@ private:
                 return finish(step.error, {});
             if (step.condition)
                 condition_ = count;
+            if (step.space_check)
+                if (auto error = check_space(count))
+                    return finish(error, {});
             next(std::move(rows));
         });
+    }
+
+    /// NoSpace unless the data directory has `needed` bytes free.
+    std::optional<DomainError> check_space(long needed) const {
+        struct statvfs st {};
+        if (statvfs(data_.c_str(), &st) != 0)
+            return DomainError(error_name::SnapshotFailed, fmt::format("cannot tell the free space of {}: {}",
+                                                                       data_.string(), std::strerror(errno)));
+        const uint64_t free = uint64_t(st.f_bavail) * st.f_frsize;
+        if (needed < 0 || free >= uint64_t(needed))
+            return std::nullopt;
+        constexpr uint64_t MiB = 1024 * 1024;
+        return DomainError(error_name::NoSpace,
+                           fmt::format("instance {} has {} MiB free in {}, and the copy needs about {} MiB (the "
+                                       "database twice, for its pages and their WAL, and 64 MiB); nothing was changed",
+                                       name_, free / MiB, data_.string(), (uint64_t(needed) + MiB - 1) / MiB));
     }
 
     void fail(const std::string& message) { finish(DomainError(error_name::SnapshotFailed, message), {}); }
@@ -67,6 +92,7 @@ private:
 
     PgConnection pg_;
     std::string name_;
+    std::filesystem::path data_;  ///< whose free space a copy needs
     std::vector<SqlStep> steps_;
     std::size_t index_ = 0;
     long condition_ = -1;  ///< the count the last condition step answered

@@ -53,6 +53,9 @@ struct SqlStep {
     std::optional<DomainError> error;
     bool condition = false;
     std::optional<long> run_if;
+    /// The statement answers how many bytes the next copy needs; unless the instance's
+    /// data directory has that much free, the operation ends with NoSpace.
+    bool space_check = false;
 };
 
 /// A step that only runs `sql`.

@@ -42,6 +42,8 @@ TEST(SnapshotSql, SnapshotIsMadeUnderATemporaryNameAndRenamedOnceComplete) {
                   "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_migrated'",
                   "DROP DATABASE IF EXISTS \"pgnspawn_part_migrated\"",
                   "DROP DATABASE IF EXISTS \"pgnspawn_ready_migrated\"",
+                  "SELECT 2 * coalesce(sum(pg_catalog.pg_database_size(oid)), 0) + 67108864 FROM "
+                  "pg_catalog.pg_database WHERE datname = 'hwdb'",
                   "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE "
                   "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid()",
                   "CREATE DATABASE \"pgnspawn_part_migrated\" TEMPLATE \"hwdb\" STRATEGY WAL_LOG",
@@ -56,12 +58,15 @@ TEST(SnapshotSql, SnapshotIsMadeUnderATemporaryNameAndRenamedOnceComplete) {
     EXPECT_STREQ(steps[0].error->what(), "instance dev already has a snapshot named migrated");
     for (std::size_t i = 1; i < steps.size(); ++i)
         EXPECT_FALSE(steps[i].required_count) << steps[i].sql;
+    // The free space is checked before anything is copied.
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        EXPECT_EQ(steps[i].space_check, i == 3) << steps[i].sql;
 }
 
 TEST(SnapshotSql, BeforePostgresql15ThereIsNoStrategyClause) {
     Unconnected conn;
     const auto steps = take_snapshot_steps(conn.get(), config("14"), "a", 1);
-    EXPECT_EQ(steps[4].sql, "CREATE DATABASE \"pgnspawn_part_a\" TEMPLATE \"hwdb\"");
+    EXPECT_EQ(steps[5].sql, "CREATE DATABASE \"pgnspawn_part_a\" TEMPLATE \"hwdb\"");
 }
 
 /// The ready-copy steps every plan that needs one ends with (snapshot "m-1", role "hw").
@@ -70,6 +75,8 @@ const std::vector<std::string> kMakeReady{
     "FROM pg_catalog.pg_database r WHERE r.datname = 'pgnspawn_ready_m-1' AND NOT r.datallowconn AND "
     "pg_catalog.shobj_description(r.oid, 'pg_database') = s.oid::text)",
     "DROP DATABASE IF EXISTS \"pgnspawn_ready_m-1\" WITH (FORCE)",
+    "SELECT 2 * coalesce(sum(pg_catalog.pg_database_size(oid)), 0) + 67108864 FROM pg_catalog.pg_database WHERE "
+    "datname = 'pgnspawn_snap_m-1'",
     "CREATE DATABASE \"pgnspawn_ready_m-1\" OWNER \"hw\" TEMPLATE \"pgnspawn_snap_m-1\" STRATEGY WAL_LOG "
     "ALLOW_CONNECTIONS false",
     "DO $pgnspawn$BEGIN EXECUTE pg_catalog.format('COMMENT ON DATABASE %I IS %L', 'pgnspawn_ready_m-1', (SELECT "
@@ -87,13 +94,14 @@ void expect_make_ready_at(const std::vector<SqlStep>& steps, std::size_t at) {
         ASSERT_TRUE(steps[at + i].run_if) << steps[at + i].sql;
         EXPECT_EQ(*steps[at + i].run_if, 1);
         EXPECT_FALSE(steps[at + i].condition);
+        EXPECT_EQ(steps[at + i].space_check, i == 2) << steps[at + i].sql;
     }
 }
 
 TEST(SnapshotSql, RestoreSwapsInTheReadyCopyInOneTransaction) {
     Unconnected conn;
     const auto steps = restore_snapshot_steps(conn.get(), config(), "m-1");
-    ASSERT_EQ(steps.size(), 10u);
+    ASSERT_EQ(steps.size(), 11u);
     EXPECT_EQ(steps[0].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_m-1'");
     ASSERT_TRUE(steps[0].required_count);
     EXPECT_EQ(*steps[0].required_count, 1);
@@ -112,13 +120,13 @@ TEST(SnapshotSql, RestoreSwapsInTheReadyCopyInOneTransaction) {
     // Without a valid ready copy (the first Restore after a daemon upgrade), one is made.
     expect_make_ready_at(steps, 5);
     // The swap: one query string, one transaction, so no moment without the database.
-    EXPECT_EQ(steps[9].sql,
+    EXPECT_EQ(steps[10].sql,
               "BEGIN; SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE "
               "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid(); ALTER DATABASE \"hwdb\" RENAME TO "
               "\"pgnspawn_replaced\"; ALTER DATABASE \"pgnspawn_ready_m-1\" RENAME TO \"hwdb\"; ALTER DATABASE "
               "\"hwdb\" OWNER TO \"hw\"; ALTER DATABASE \"hwdb\" ALLOW_CONNECTIONS true; COMMENT ON DATABASE "
               "\"hwdb\" IS NULL; COMMIT");
-    EXPECT_FALSE(steps[9].run_if);
+    EXPECT_FALSE(steps[10].run_if);
     // Nothing drops the database, and with a ready copy and nothing left over, only reads
     // run before the swap: no DROP or CREATE (each checkpoints or locks pg_database).
     for (std::size_t i = 0; i + 1 < steps.size(); ++i) {
@@ -132,7 +140,7 @@ TEST(SnapshotSql, RestoreSwapsInTheReadyCopyInOneTransaction) {
 TEST(SnapshotSql, PrepareDropsTheReplacedDatabaseThenMakesTheReadyCopy) {
     Unconnected conn;
     const auto steps = prepare_restore_steps(conn.get(), config(), "m-1");
-    ASSERT_EQ(steps.size(), 5u);
+    ASSERT_EQ(steps.size(), 6u);
     EXPECT_EQ(steps[0].sql, "DROP DATABASE IF EXISTS \"pgnspawn_replaced\" WITH (FORCE)");
     EXPECT_FALSE(steps[0].run_if);
     expect_make_ready_at(steps, 1);
@@ -176,7 +184,7 @@ TEST(SnapshotSql, NamesAreQuoted) {
     InstanceConfig c = config();
     c.database = "d\"b";
     const auto steps = take_snapshot_steps(conn.get(), c, "s", 1);
-    EXPECT_THAT(steps[4].sql, HasSubstr("TEMPLATE \"d\"\"b\""));
+    EXPECT_THAT(steps[5].sql, HasSubstr("TEMPLATE \"d\"\"b\""));
 }
 
 TEST(SnapshotList, ListsOnlyPrefixedDatabases) {

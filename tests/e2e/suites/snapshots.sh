@@ -235,7 +235,7 @@ t_snapshot_restore_swaps_in_the_ready_copy() {
     expect_eq "$(snap_su "SELECT oid FROM pg_database WHERE datname = 'helloworld'")" "$ready_oid" "oid" || return 1
     expect_eq "$(snap_count)" 3 "rows after restore" || return 1
     expect_eq "$(snap_su "SELECT datallowconn || ' ' || coalesce(shobj_description(oid, 'pg_database'), '-')
-        FROM pg_database WHERE datname = 'helloworld'")" 't -' "the database after restore" || return 1
+        FROM pg_database WHERE datname = 'helloworld'")" 'true -' "the database after restore" || return 1
     snap_settle
     expect_eq "$(snap_dbs)" pgnspawn_ready_fast,pgnspawn_snap_fast || return 1
     expect_no_match "$(snap_su "SELECT oid FROM pg_database WHERE datname = 'pgnspawn_ready_fast'")" "^$ready_oid\$" ||
@@ -335,6 +335,50 @@ t_snapshot_restore_killed_mid_swap_keeps_a_whole_database() {
     expect_eq "$(snap_count)" 4 "rows restored"
 }
 
+# snap_small_disk MIB: helloworld stopped, its data directory moved onto a tmpfs with MIB
+# MiB free beyond its contents, started again. snap_big_disk undoes it.
+snap_small_disk() {
+    call Stop s helloworld >/dev/null || fail "Stop failed"
+    H sh -ec "cd /var/lib/pgnspawn/helloworld; mv data data.saved; mkdir data
+        mount -t tmpfs -o size=\$(( \$(du -sm data.saved | cut -f1) + $1 ))m,mode=0700,uid=\$(stat -c %u data.saved),gid=\$(stat -c %g data.saved) tmpfs data
+        cp -a data.saved/. data/" || fail "cannot put the data directory on a tmpfs"
+    snap_start
+}
+snap_big_disk() {
+    call Stop s helloworld >/dev/null || fail "Stop failed"
+    H sh -ec 'cd /var/lib/pgnspawn/helloworld; umount data; rmdir data; mv data.saved data' ||
+        fail "cannot put the data directory back"
+    snap_start
+}
+
+t_snapshot_on_a_full_disk() {
+    # A real full disk: the data directory on a small tmpfs with less free space than a
+    # copy needs. WAL_LOG would not fail (the pages wait in shared buffers, the
+    # checkpoint fails afterwards, over and over): the space is checked first.
+    snap_fresh 20000
+    snap_small_disk 160
+    # 160 MiB were free; leave 40 (a copy needs the database twice and 64 MiB).
+    H sh -c 'fallocate -l $(( ($(df -m --output=avail /var/lib/pgnspawn/helloworld/data | tail -n1) - 40) ))M \
+        /var/lib/pgnspawn/helloworld/data/filler' || { snap_big_disk; fail "cannot fill the disk"; }
+    local out
+    out=$(dsend Snapshot string:helloworld string:nospace)
+    local rows; rows=$(snap_count)
+    local state; state=$(prop helloworld State)
+    local dbs; dbs=$(snap_dbs)
+    # With space again, the same Snapshot works.
+    H rm -f /var/lib/pgnspawn/helloworld/data/filler
+    local again; again=$(dsend Snapshot string:helloworld string:nospace)
+    local listed; listed=$(prop helloworld Snapshots)
+    snap_big_disk
+    expect_match "$out" '^Error org.pgnspawn1.Error.NoSpace: instance helloworld has [0-9]+ MiB free in /var/lib/pgnspawn/helloworld/data, and the copy needs about [0-9]+ MiB' ||
+        return 1
+    expect_eq "$state" 's "running"' "state after NoSpace" || return 1
+    expect_eq "$rows" 20000 "rows after NoSpace" || return 1
+    expect_eq "$dbs" "" "databases after NoSpace (no pgnspawn_part_*)" || return 1
+    expect_no_match "$again" '^Error' || return 1
+    expect_eq "$listed" 'as 1 "nospace"'
+}
+
 t_snapshot_of_stopped_instance() {
     snap_fresh 0
     call Stop s helloworld >/dev/null || fail "Stop failed"
@@ -374,5 +418,5 @@ suite_tests+=(snapshot_restore_roundtrip snapshot_reset_gives_empty_database sna
               snapshot_restore_ends_connected_session snapshot_ends_connected_session
               snapshot_bad_names_change_nothing snapshot_half_made_is_never_listed
               snapshot_restore_swaps_in_the_ready_copy snapshot_leftovers_are_swept_when_the_daemon_comes_back
-              snapshot_restore_killed_mid_swap_keeps_a_whole_database
+              snapshot_restore_killed_mid_swap_keeps_a_whole_database snapshot_on_a_full_disk
               snapshot_of_stopped_instance snapshot_group_member_yes_stranger_no)
