@@ -107,6 +107,36 @@ t_scratch_run_without_scratch_and_exit_status() {
     sc_gone "$out"
 }
 
+# The daemon's NameOwnerChanged match rules, one a line (dbus-daemon's Debug.Stats).
+sc_owner_rules() {
+    local daemon
+    daemon=$(H busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.pgnspawn1 |
+        sed 's/^s "\(.*\)"$/\1/')
+    H busctl --json=short call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Debug.Stats \
+        GetAllMatchRules | python3 -c '
+import json, sys
+rules = json.load(sys.stdin)["data"][0].get(sys.argv[1], [])
+print("\n".join(r for r in rules if "NameOwnerChanged" in r))' "$daemon"
+}
+
+t_scratch_owner_watched_only_while_it_holds_one() {
+    # An idle daemon does not listen to every owner change on the bus; while a client
+    # holds a scratch database, one rule for its unique name; gone with the client.
+    local rules pid db i
+    rules=$(sc_owner_rules) || fail "cannot read the bus's match rules"
+    expect_eq "$rules" "" "NameOwnerChanged rules of an idle daemon" || return 1
+    pid=$(sc_hold helloworld --scratch --from x) || fail "cannot start the holder"
+    db=$(sc_held "$pid") || { sc_kill "$pid"; fail "the holder got no database"; }
+    rules=$(sc_owner_rules)
+    expect_match "$rules" "^type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0=':1\.[0-9]+'\$" ||
+        { sc_kill "$pid"; return 1; }
+    expect_eq "$(wc -l <<<"$rules")" 1 "one rule while one client holds a database" || { sc_kill "$pid"; return 1; }
+    sc_kill "$pid"
+    sc_gone "$db" || return 1
+    for i in $(seq 1 50); do [ -z "$(sc_owner_rules)" ] && break; sleep 0.1; done
+    expect_eq "$(sc_owner_rules)" "" "NameOwnerChanged rules after the client died"
+}
+
 t_scratch_dropped_when_client_killed() {
     local pid db
     pid=$(sc_hold helloworld --scratch --from x) || fail "cannot start the holder"
@@ -203,6 +233,6 @@ t_scratch_cleanup() {
 }
 
 suite_tests+=(scratch_from_snapshot_has_rows scratch_run_without_scratch_and_exit_status
-    scratch_dropped_when_client_killed scratch_eight_at_once scratch_member_may_outsider_may_not
+    scratch_dropped_when_client_killed scratch_owner_watched_only_while_it_holds_one scratch_eight_at_once scratch_member_may_outsider_may_not
     scratch_bad_input_named_errors scratch_stopped_instance_not_running scratch_leftovers_dropped
     scratch_no_password_in_ps_or_journal scratch_cleanup)
