@@ -355,10 +355,11 @@ t_snapshot_on_a_full_disk() {
     # A real full disk: the data directory on a small tmpfs with less free space than a
     # copy needs. WAL_LOG would not fail (the pages wait in shared buffers, the
     # checkpoint fails afterwards, over and over): the space is checked first.
-    snap_fresh 20000
+    snap_fresh 400000
+    local size; size=$(snap_su "SELECT pg_database_size('helloworld') / 1048576")
     snap_small_disk 160
-    # 160 MiB were free; leave 40 (a copy needs the database twice and 64 MiB).
-    H sh -c 'fallocate -l $(( ($(df -m --output=avail /var/lib/pgnspawn/helloworld/data | tail -n1) - 40) ))M \
+    # 160 MiB were free; leave 5, less than the database (about 20 MiB): the copy cannot fit.
+    H sh -c 'fallocate -l $(( ($(df -m --output=avail /var/lib/pgnspawn/helloworld/data | tail -n1) - 5) ))M \
         /var/lib/pgnspawn/helloworld/data/filler' || { snap_big_disk; fail "cannot fill the disk"; }
     local out
     out=$(dsend Snapshot string:helloworld string:nospace)
@@ -373,7 +374,8 @@ t_snapshot_on_a_full_disk() {
     expect_match "$out" '^Error org.pgnspawn1.Error.NoSpace: instance helloworld has [0-9]+ MiB free in /var/lib/pgnspawn/helloworld/data, and the copy needs about [0-9]+ MiB' ||
         return 1
     expect_eq "$state" 's "running"' "state after NoSpace" || return 1
-    expect_eq "$rows" 20000 "rows after NoSpace" || return 1
+    expect_eq "$rows" 400000 "rows after NoSpace" || return 1
+    [ "$size" -gt 5 ] || fail "the database ($size MiB) would fit in the free space"
     expect_eq "$dbs" "" "databases after NoSpace (no pgnspawn_part_*)" || return 1
     expect_no_match "$again" '^Error' || return 1
     expect_eq "$listed" 'as 1 "nospace"'
