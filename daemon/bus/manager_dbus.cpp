@@ -86,6 +86,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authoriz
 
 ManagerObject::~ManagerObject() {
     snapshots_.set_listener(nullptr);
+    scratch_.set_owner_watch(nullptr);
     manager_.set_observer(nullptr);
     unregisterAdaptor();
 }

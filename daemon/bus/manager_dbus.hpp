@@ -23,6 +23,9 @@
 
 namespace pgnspawn {
 
+/// The match rule for NameOwnerChanged of one unique bus name (scratch_dbus.cpp).
+std::string name_owner_match(const std::string& unique_name);
+
 class InstanceObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Instance_adaptor> {
 public:
     InstanceObject(sdbus::IConnection& bus, const Instance& instance, SnapshotStore& snapshots);
@@ -121,7 +124,8 @@ private:
     std::map<std::string, std::unique_ptr<InstanceObject>> objects_;  ///< by instance name
     ScratchDatabases& scratch_;
     CreatedInstances& created_;
-    std::unique_ptr<sdbus::IProxy> bus_daemon_;  ///< org.freedesktop.DBus: NameOwnerChanged
+    std::unique_ptr<sdbus::IProxy> bus_daemon_;         ///< org.freedesktop.DBus: NameHasOwner
+    std::map<std::string, sdbus::Slot> owner_matches_;  ///< NameOwnerChanged of each scratch owner
 };
 
 template <typename Reply, typename Then>

@@ -13,24 +13,41 @@ namespace {
 constexpr const char* kBusDaemon = "org.freedesktop.DBus";
 }  // namespace
 
+std::string name_owner_match(const std::string& unique_name) {
+    // Unique names (":1.42") hold only characters that need no quoting in a match rule.
+    return fmt::format(
+        "type='signal',sender='{0}',path='/org/freedesktop/DBus',interface='{0}',"
+        "member='NameOwnerChanged',arg0='{1}'",
+        kBusDaemon, unique_name);
+}
+
 void ManagerObject::watch_name_owners() {
     bus_daemon_ = sdbus::createProxy(bus_, kBusDaemon, "/org/freedesktop/DBus");
-    bus_daemon_->uponSignal("NameOwnerChanged")
-        .onInterface(kBusDaemon)
-        .call([this](const std::string& name, const std::string& /*old_owner*/, const std::string& new_owner) {
+    bus_daemon_->finishRegistration();
+    // One match per connection that holds a scratch database, not one for every owner
+    // change on the bus: an idle daemon on a busy bus is not woken.
+    scratch_.set_owner_watch([this](const std::string& owner, bool watch) {
+        if (!watch) {
+            owner_matches_.erase(owner);
+            return;
+        }
+        owner_matches_[owner] = bus_.addMatch(name_owner_match(owner), [this](sdbus::Message& signal) {
+            std::string name, old_owner, new_owner;
+            signal >> name >> old_owner >> new_owner;
             // A unique name (":1.42") losing its owner is a connection that has closed.
             if (!name.empty() && name[0] == ':' && new_owner.empty())
                 run_guarded("NameOwnerChanged", "", [&] { scratch_.owner_vanished(name); });
         });
-    bus_daemon_->finishRegistration();
+    });
 }
 
 void ManagerObject::scratch_state_changed(const Instance& instance) {
     if (instance.config().image != ImageKind::Host)
         return;
-    if (instance.state() == State::Running)
+    if (instance.state() == State::Running) {
         scratch_.instance_running(instance.config());
-    else if (instance.state() != State::Stopping)
+        snapshots_.instance_running(instance.config());
+    } else if (instance.state() != State::Stopping)
         scratch_.instance_stopped(instance.name());
 }
 
@@ -55,13 +72,18 @@ void ManagerObject::CreateScratchDatabase(sdbus::Result<std::string, std::string
             caller, action::ReadCredentials, [this, reply, caller, checked, from_snapshot](const std::string& denied) {
                 if (!denied.empty())
                     return reply->returnError(sdbus::Error(error_name::AccessDenied, "Access denied: " + denied));
-                // The caller may have left while polkit was asked; the watch only covers what
-                // happens from now on, so ask the bus once whether it is still there.
+                // The caller may have left while polkit was asked; the watch (in place once
+                // hold_owner() returns) only covers what happens from now on, so ask the bus
+                // once whether it is still there.
+                scratch_.hold_owner(caller.bus_name);
                 bus_daemon_->callMethodAsync("NameHasOwner")
                     .onInterface(kBusDaemon)
                     .withArguments(caller.bus_name)
                     .uponReplyInvoke([this, reply, caller, checked, from_snapshot](const sdbus::Error* error,
                                                                                    bool alive) {
+                        // Released once create() has recorded the database (or failed).
+                        auto release = std::shared_ptr<void>(
+                            nullptr, [this, owner = caller.bus_name](void*) { scratch_.release_owner(owner); });
                         if (error || !alive)
                             return reply->returnError(sdbus::Error(
                                 error_name::Failed, "the caller left before its scratch database was made"));

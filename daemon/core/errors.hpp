@@ -19,6 +19,8 @@ inline constexpr const char* BadConfiguration = "org.pgnspawn1.Error.BadConfigur
 /// Snapshots (Manager.Snapshot and friends).
 inline constexpr const char* NoSuchSnapshot = "org.pgnspawn1.Error.NoSuchSnapshot";
 inline constexpr const char* SnapshotExists = "org.pgnspawn1.Error.SnapshotExists";
+/// A copy (Snapshot, Restore) would not fit in the free space of the instance's data directory.
+inline constexpr const char* NoSpace = "org.pgnspawn1.Error.NoSpace";
 /// A snapshot operation's SQL failed (a full disk, the instance stopping meanwhile, ...).
 inline constexpr const char* SnapshotFailed = "org.pgnspawn1.Error.SnapshotFailed";
 /// The operation needs another image kind (snapshots and scratch databases: image = "host").

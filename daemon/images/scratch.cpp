@@ -92,6 +92,7 @@ void ScratchDatabases::create(const InstanceConfig& c, const std::string& owner,
         pool.ready.pop_front();
         Record& record = records_.at(database);
         record.owner = owner;
+        hold_owner(owner);
         record.ready = true;
         refill(key);
         return done(nullptr, "", database);
@@ -99,6 +100,7 @@ void ScratchDatabases::create(const InstanceConfig& c, const std::string& owner,
     const std::string database = scratch_database_name(nonce_, ++serial_);
     // Recorded before it exists: a leftover sweep running meanwhile must not take it.
     records_[database] = Record{c.name, owner};
+    hold_owner(owner);
     copy(c, database, from_snapshot,
          [this, c, key, database, done = std::move(done)](const char* error_name, const std::string& error) {
              auto it = records_.find(database);
@@ -253,14 +255,47 @@ void ScratchDatabases::instance_stopped(const std::string& instance) {
             ++it;
     }
     for (auto it = records_.begin(); it != records_.end();) {
-        if (it->second.instance == instance)
+        if (it->second.instance == instance) {
+            release_owner(it->second.owner);
             it = records_.erase(it);
-        else
+        } else {
             ++it;
+        }
     }
 }
 
-void ScratchDatabases::forget(const std::string& database) { records_.erase(database); }
+void ScratchDatabases::forget(const std::string& database) {
+    auto it = records_.find(database);
+    if (it == records_.end())
+        return;
+    release_owner(it->second.owner);
+    records_.erase(it);
+}
+
+void ScratchDatabases::hold_owner(const std::string& owner) {
+    if (owner.empty() || ++owners_[owner] > 1 || !watched_.insert(owner).second)
+        return;
+    if (owner_watch_)
+        owner_watch_(owner, true);
+}
+
+void ScratchDatabases::release_owner(const std::string& owner) {
+    auto it = owners_.find(owner);
+    if (it == owners_.end() || --it->second > 0)
+        return;
+    owners_.erase(it);
+    // Later: this may run inside the watch's own callback (the owner left).
+    loop_.post(
+        [this, owner] {
+            if (owners_.count(owner) || !watched_.erase(owner))
+                return;
+            if (owner_watch_)
+                owner_watch_(owner, false);
+        },
+        lifetime_.token());
+}
+
+std::vector<std::string> ScratchDatabases::watched_owners() const { return {watched_.begin(), watched_.end()}; }
 
 void ScratchDatabases::run(const InstanceConfig& c, std::vector<Statement> statements,
                            std::function<void(const std::string&, const PgRows&)> done) {

@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,17 @@ public:
     /// How many records there are (for tests and the journal).
     size_t size() const { return records_.size(); }
 
+    /// Told (owner, true) when a connection comes to hold its first scratch database (or
+    /// hold_owner()), and (owner, false) on a later loop iteration once it holds none, so
+    /// that the bus watches only the connections that own something.
+    using OwnerWatch = std::function<void(const std::string& owner, bool watch)>;
+    void set_owner_watch(OwnerWatch watch) { owner_watch_ = std::move(watch); }
+    /// Keeps `owner` watched while a request of its is under way (before its record exists).
+    void hold_owner(const std::string& owner);
+    void release_owner(const std::string& owner);
+    /// The connections watched now (until the posted release has run).
+    std::vector<std::string> watched_owners() const;
+
 private:
     struct Record {
         std::string instance;
@@ -129,6 +141,9 @@ private:
     uint64_t pool_generation_ = 0;
     uint64_t next_job_ = 0;
     std::map<uint64_t, std::unique_ptr<Job>> jobs_;
+    std::map<std::string, size_t> owners_;  ///< records and holds per owner
+    std::set<std::string> watched_;         ///< owners the watch was told to watch
+    OwnerWatch owner_watch_;
     Lifetime lifetime_;
 };
 

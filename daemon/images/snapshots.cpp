@@ -1,121 +1,18 @@
 #include "images/snapshots.hpp"
 
-#include "core/names.hpp"
-#include "images/provision.hpp"
+#include "images/layout.hpp"
+#include "images/scratch.hpp"
+#include "platform/log.hpp"
 
 #include <fmt/format.h>
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <stdexcept>
 
 namespace pgnspawn {
-
-namespace {
-
-/// WAL_LOG: measured about twice as fast as FILE_COPY for a migrated test database, whose
-/// two checkpoints cost more than copying the pages through the WAL (README, Snapshots).
-/// STRATEGY exists from PostgreSQL 15 on; before that FILE_COPY is the only way.
-std::string copy_clause(const InstanceConfig& c) {
-    return std::atoi(c.postgresql_version.c_str()) >= 15 ? " STRATEGY WAL_LOG" : "";
-}
-
-std::string count_sql(PGconn* conn, const std::string& database) {
-    return fmt::format("SELECT count(*) FROM pg_catalog.pg_database WHERE datname = {}", quote_literal(conn, database));
-}
-
-/// Ends every other session on `database`; CREATE DATABASE ... TEMPLATE then waits (up to
-/// 5 s) for them to be gone.
-std::string terminate_sql(PGconn* conn, const std::string& database) {
-    return fmt::format(
-        "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity "
-        "WHERE datname = {} AND pid <> pg_catalog.pg_backend_pid()",
-        quote_literal(conn, database));
-}
-
-SqlStep must_not_exist(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    return {count_sql(conn, kSnapshotPrefix + snapshot), 0,
-            DomainError(error_name::SnapshotExists,
-                        fmt::format("instance {} already has a snapshot named {}", c.name, snapshot))};
-}
-
-SqlStep must_exist(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    return {
-        count_sql(conn, kSnapshotPrefix + snapshot), 1,
-        DomainError(error_name::NoSuchSnapshot, fmt::format("instance {} has no snapshot named {}", c.name, snapshot))};
-}
-
-SqlStep plain(std::string sql) { return {std::move(sql), std::nullopt, std::nullopt}; }
-
-}  // namespace
-
-std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot,
-                                         uint64_t now_usec) {
-    const std::string partial = quote_identifier(conn, kSnapshotPartialPrefix + snapshot);
-    const std::string db = quote_identifier(conn, c.database);
-    return {
-        must_not_exist(conn, c, snapshot),
-        plain(fmt::format("DROP DATABASE IF EXISTS {}", partial)),  // left by a crash mid-way
-        plain(terminate_sql(conn, c.database)),
-        plain(fmt::format("CREATE DATABASE {} TEMPLATE {}{}", partial, db, copy_clause(c))),
-        plain(fmt::format("ALTER DATABASE {} ALLOW_CONNECTIONS false", partial)),
-        plain(fmt::format("COMMENT ON DATABASE {} IS {}", partial, quote_literal(conn, std::to_string(now_usec)))),
-        plain(
-            fmt::format("ALTER DATABASE {} RENAME TO {}", partial, quote_identifier(conn, kSnapshotPrefix + snapshot))),
-    };
-}
-
-std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    const std::string restoring = quote_identifier(conn, kRestoringDatabase);
-    const std::string db = quote_identifier(conn, c.database);
-    // The copy is made first, so a failure leaves the database as it was.
-    return {
-        must_exist(conn, c, snapshot),
-        plain(fmt::format("DROP DATABASE IF EXISTS {}", restoring)),
-        plain(fmt::format("CREATE DATABASE {} TEMPLATE {} OWNER {}{}", restoring,
-                          quote_identifier(conn, kSnapshotPrefix + snapshot), quote_identifier(conn, c.user),
-                          copy_clause(c))),
-        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", db)),
-        plain(fmt::format("ALTER DATABASE {} RENAME TO {}", restoring, db)),
-    };
-}
-
-std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    return {
-        must_exist(conn, c, snapshot),
-        plain(fmt::format("DROP DATABASE {}", quote_identifier(conn, kSnapshotPrefix + snapshot))),
-    };
-}
-
-std::vector<SqlStep> reset_database_steps(PGconn* conn, const InstanceConfig& c) {
-    // Provisioning's own CREATE DATABASE, so that Reset gives what a first start gives.
-    return {
-        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(conn, c.database))),
-        plain(create_database_sql(conn, c)),
-    };
-}
-
-std::string list_snapshots_sql() {
-    return fmt::format(
-        "SELECT substr(datname, {}), coalesce(pg_catalog.shobj_description(oid, 'pg_database'), '0'), "
-        "pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database "
-        "WHERE starts_with(datname, '{}') ORDER BY 1",
-        std::strlen(kSnapshotPrefix) + 1, kSnapshotPrefix);
-}
-
-std::vector<SnapshotInfo> parse_snapshot_rows(const PgRows& rows) {
-    std::vector<SnapshotInfo> out;
-    for (const auto& row : rows) {
-        if (row.size() != 3)
-            throw std::runtime_error("unexpected answer listing snapshots");
-        try {
-            out.push_back({row[0], std::stoull(row[1]), std::stoull(row[2])});
-        } catch (const std::logic_error&) {
-            throw std::runtime_error(fmt::format("malformed metadata of snapshot {}", quote_untrusted(row[0])));
-        }
-    }
-    return out;
-}
 
 // ---------------------------------------------------------------------------------------
 
@@ -129,6 +26,7 @@ public:
     void run(const InstanceConfig& c, const std::filesystem::path& socket_dir, Build build, Done done) {
         done_ = std::move(done);
         name_ = c.name;
+        data_ = InstancePaths(c).data;
         pg_.connect(
             {{"host", socket_dir.string()},
              {"port", std::to_string(c.port)},
@@ -149,20 +47,40 @@ public:
 
 private:
     void next(PgRows rows) {
+        while (index_ < steps_.size() && steps_[index_].run_if && *steps_[index_].run_if != condition_)
+            ++index_;
         if (index_ == steps_.size())
             return finish(std::nullopt, std::move(rows));
         pg_.query(steps_[index_].sql, [this](const std::string& error, PgRows rows) {
             if (!error.empty())
                 return fail(fmt::format("snapshot operation on instance {} failed: {}", name_, error));
             const SqlStep& step = steps_[index_++];
-            if (step.required_count) {
-                const bool matches = !rows.empty() && !rows[0].empty() &&
-                                     std::strtol(rows[0][0].c_str(), nullptr, 10) == *step.required_count;
-                if (!matches)
-                    return finish(step.error, {});
-            }
+            const long count = !rows.empty() && !rows[0].empty() ? std::strtol(rows[0][0].c_str(), nullptr, 10) : -1;
+            if (step.required_count && count != *step.required_count)
+                return finish(step.error, {});
+            if (step.condition)
+                condition_ = count;
+            if (step.space_check)
+                if (auto error = check_space(count))
+                    return finish(error, {});
             next(std::move(rows));
         });
+    }
+
+    /// NoSpace unless the data directory has `needed` bytes free.
+    std::optional<DomainError> check_space(long needed) const {
+        struct statvfs st {};
+        if (statvfs(data_.c_str(), &st) != 0)
+            return DomainError(error_name::SnapshotFailed, fmt::format("cannot tell the free space of {}: {}",
+                                                                       data_.string(), std::strerror(errno)));
+        const uint64_t free = uint64_t(st.f_bavail) * st.f_frsize;
+        if (needed < 0 || free >= uint64_t(needed))
+            return std::nullopt;
+        constexpr uint64_t MiB = 1024 * 1024;
+        return DomainError(error_name::NoSpace,
+                           fmt::format("instance {} has {} MiB free in {}, and the copy needs about {} MiB (the "
+                                       "database twice, for its pages and their WAL, and 64 MiB); nothing was changed",
+                                       name_, free / MiB, data_.string(), (uint64_t(needed) + MiB - 1) / MiB));
     }
 
     void fail(const std::string& message) { finish(DomainError(error_name::SnapshotFailed, message), {}); }
@@ -174,8 +92,10 @@ private:
 
     PgConnection pg_;
     std::string name_;
+    std::filesystem::path data_;  ///< whose free space a copy needs
     std::vector<SqlStep> steps_;
     std::size_t index_ = 0;
+    long condition_ = -1;  ///< the count the last condition step answered
     Done done_;
 };
 
@@ -229,16 +149,67 @@ void SnapshotStore::take(const InstanceConfig& c, const std::string& snapshot, D
             .count();
     enqueue(
         c, [c, snapshot, now](PGconn* conn) { return take_snapshot_steps(conn, c, snapshot, now); },
-        [this, c, done = std::move(done)](const std::optional<DomainError>& e, PgRows) {
+        [this, c, snapshot, done = std::move(done)](const std::optional<DomainError>& e, PgRows) {
             done(e);
             refresh(c);
+            if (!e)
+                prepare(c, snapshot);
         });
 }
 
 void SnapshotStore::restore(const InstanceConfig& c, const std::string& snapshot, Done done) {
     enqueue(
         c, [c, snapshot](PGconn* conn) { return restore_snapshot_steps(conn, c, snapshot); },
-        [done = std::move(done)](const std::optional<DomainError>& e, PgRows) { done(e); });
+        [this, c, snapshot, done = std::move(done)](const std::optional<DomainError>& e, PgRows) {
+            done(e);
+            prepare(c, snapshot);  // after a failure too: a replaced database may be left
+        });
+}
+
+void SnapshotStore::prepare(const InstanceConfig& c, const std::string& snapshot) {
+    enqueue(
+        c, [c, snapshot](PGconn* conn) { return prepare_restore_steps(conn, c, snapshot); },
+        [name = c.name, snapshot](const std::optional<DomainError>& e, PgRows) {
+            if (e)
+                log_warning(fmt::format("Failed to make the ready copy of snapshot {}: {}", snapshot, e->what()), name);
+        });
+}
+
+void SnapshotStore::instance_running(const InstanceConfig& c) {
+    if (c.image != ImageKind::Host)
+        return;
+    enqueue(
+        c, [](PGconn*) { return std::vector<SqlStep>{statement(leftovers_sql())}; },
+        [this, c](const std::optional<DomainError>& e, PgRows rows) {
+            if (e)
+                return log_warning(fmt::format("Failed to look for leftovers of snapshot operations: {}", e->what()),
+                                   c.name);
+            std::vector<std::string> drops, readies;
+            for (const auto& row : rows) {
+                if (row.size() == 2)
+                    (row[0] == "ready" ? readies : drops).push_back(row[1]);
+            }
+            // Drops first: a stray ready copy goes before its snapshot gets a new one.
+            if (!drops.empty()) {
+                log_info(fmt::format("Dropping {} database(s) left by interrupted snapshot operations.", drops.size()),
+                         c.name);
+                enqueue(
+                    c,
+                    [drops](PGconn* conn) {
+                        std::vector<SqlStep> steps;
+                        for (const auto& d : drops)
+                            steps.push_back(statement(drop_database_sql(conn, d)));
+                        return steps;
+                    },
+                    [name = c.name](const std::optional<DomainError>& e, PgRows) {
+                        if (e)
+                            log_warning(fmt::format("Failed to drop a leftover of a snapshot operation: {}", e->what()),
+                                        name);
+                    });
+            }
+            for (const auto& snapshot : readies)
+                prepare(c, snapshot);
+        });
 }
 
 void SnapshotStore::remove(const InstanceConfig& c, const std::string& snapshot, Done done) {
@@ -258,10 +229,7 @@ void SnapshotStore::reset(const InstanceConfig& c, Done done) {
 
 void SnapshotStore::list(const InstanceConfig& c, Listed done) {
     enqueue(
-        c,
-        [](PGconn*) {
-            return std::vector<SqlStep>{{list_snapshots_sql(), std::nullopt, std::nullopt}};
-        },
+        c, [](PGconn*) { return std::vector<SqlStep>{statement(list_snapshots_sql())}; },
         [this, name = c.name, done = std::move(done)](const std::optional<DomainError>& e, PgRows rows) {
             if (e)
                 return done(e, {});

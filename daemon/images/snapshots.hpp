@@ -2,8 +2,11 @@
 // databases nobody may connect to (pgnspawn_snap_NAME, datallowconn = false), so they
 // survive Stop/Start and daemon restarts. Copies are CREATE DATABASE ... TEMPLATE, run
 // as the superuser over the unix socket. A snapshot is made under a temporary name and
-// renamed once complete, so a failure (a full disk) leaves none half-made. The SQL is
-// built by pure functions (unit-tested); libpq's strings are held by PqString.
+// renamed once complete, so a failure (a full disk) leaves none half-made. Each snapshot
+// has a ready copy (pgnspawn_ready_NAME, owned by the role) made ahead of time while idle,
+// so Restore only ends the sessions and swaps names in one transaction; the replaced
+// database is dropped and the copy made anew afterwards. The SQL is built by pure
+// functions (snapshot_sql.cpp, unit-tested); libpq's strings are held by PqString.
 #pragma once
 
 #include "core/config.hpp"
@@ -29,8 +32,10 @@ namespace pgnspawn {
 inline constexpr const char* kSnapshotPrefix = "pgnspawn_snap_";
 /// A snapshot being made; renamed to kSnapshotPrefix + NAME once complete.
 inline constexpr const char* kSnapshotPartialPrefix = "pgnspawn_part_";
-/// The copy a Restore makes before it replaces the database.
-inline constexpr const char* kRestoringDatabase = "pgnspawn_restoring";
+/// The copy of snapshot NAME that its next Restore puts in place of the database.
+inline constexpr const char* kReadyPrefix = "pgnspawn_ready_";
+/// The database a Restore replaced, until it is dropped in the background.
+inline constexpr const char* kReplacedDatabase = "pgnspawn_replaced";
 
 struct SnapshotInfo {
     std::string name;
@@ -40,22 +45,42 @@ struct SnapshotInfo {
 
 /// One statement (CREATE and DROP DATABASE cannot share a query string). When
 /// required_count is set, the statement is a count(*) whose answer must be that number,
-/// or the operation ends with `error`.
+/// or the operation ends with `error`. A `condition` step's count decides whether the
+/// following steps with `run_if` run (only when it equals their value).
 struct SqlStep {
     std::string sql;
     std::optional<long> required_count;
     std::optional<DomainError> error;
+    bool condition = false;
+    std::optional<long> run_if;
+    /// The statement answers how many bytes the next copy needs; unless the instance's
+    /// data directory has that much free, the operation ends with NoSpace.
+    bool space_check = false;
 };
+
+/// A step that only runs `sql`.
+inline SqlStep statement(std::string sql) {
+    SqlStep s;
+    s.sql = std::move(sql);
+    return s;
+}
 
 // Pure SQL builders. `conn` supplies libpq's quoting rules; it need not be connected.
 // They throw std::runtime_error when libpq cannot quote.
 std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot,
                                          uint64_t now_usec);
+/// The ready copy of `snapshot`: kReadyPrefix + snapshot.
+std::string ready_database(const std::string& snapshot);
 std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
+/// After a Snapshot or Restore, while idle: drops the replaced database, makes the ready copy.
+std::vector<SqlStep> prepare_restore_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
 std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
 std::vector<SqlStep> reset_database_steps(PGconn* conn, const InstanceConfig& c);
 /// Rows: snapshot name, created µs (from the database's COMMENT), size in bytes.
 std::string list_snapshots_sql();
+/// Rows ('drop', database) left by interrupted operations and ('ready', snapshot) for
+/// snapshots without a valid ready copy.
+std::string leftovers_sql();
 /// Parses list_snapshots_sql()'s rows; a malformed row throws std::runtime_error.
 std::vector<SnapshotInfo> parse_snapshot_rows(const PgRows& rows);
 
@@ -77,6 +102,9 @@ public:
     void restore(const InstanceConfig& c, const std::string& snapshot, Done done);
     void remove(const InstanceConfig& c, const std::string& snapshot, Done done);
     void reset(const InstanceConfig& c, Done done);
+    /// The instance runs (started, or taken over by a restarted daemon): drops what
+    /// interrupted operations left and makes missing ready copies, in the background.
+    void instance_running(const InstanceConfig& c);
     void list(const InstanceConfig& c, Listed done);
     /// Re-reads the names; the listener hears if they changed.
     void refresh(const InstanceConfig& c);
@@ -96,6 +124,8 @@ private:
                  std::function<void(const std::optional<DomainError>&, PgRows)> then);
     void run_next(const std::string& instance);
     void remember(const std::string& instance, const std::vector<SnapshotInfo>& infos);
+    /// Queues prepare_restore_steps(); a failure is only logged (Restore makes the copy then).
+    void prepare(const InstanceConfig& c, const std::string& snapshot);
 
     EventLoop& loop_;
     std::filesystem::path (*socket_dir_)(const InstanceConfig&);

@@ -2,6 +2,8 @@
 // prefix recognised exactly, the LIKE pattern matching only that prefix.
 
 #include "images/scratch.hpp"
+#include "bus/manager_dbus.hpp"
+#include "platform/event_loop.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -62,6 +64,100 @@ TEST(Scratch, LeftoverListMatchesOnlyThePrefix) {
     EXPECT_EQ(list_scratch_sql(),
               "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE "
               "'pgnspawn\\_scratch\\_%' ORDER BY datname");
+}
+
+// The bus watches a connection only while it holds something: the watch is asked for
+// with the first scratch database (or request) of an owner and given up after the last.
+struct OwnerWatchLog {
+    std::vector<std::string> events;  ///< "+:1.5" on, "-:1.5" off
+    void attach(ScratchDatabases& scratch) {
+        scratch.set_owner_watch(
+            [this](const std::string& owner, bool watch) { events.push_back((watch ? "+" : "-") + owner); });
+    }
+};
+
+InstanceConfig unreachable() {
+    InstanceConfig c;
+    c.name = "no-such-instance-for-unit-tests";
+    c.port = 1;
+    c.user = "u";
+    c.database = "d";
+    return c;
+}
+
+TEST(ScratchOwnerWatch, HoldsAndReleasesCountPerOwner) {
+    EventLoop loop;
+    ScratchDatabases scratch(loop, "n", std::chrono::seconds(5));
+    OwnerWatchLog log;
+    log.attach(scratch);
+    scratch.hold_owner(":1.5");
+    scratch.hold_owner(":1.5");
+    scratch.hold_owner(":1.6");
+    scratch.hold_owner("");  // a pool copy has no owner: never watched
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.5", "+:1.6"}));
+    scratch.release_owner(":1.5");
+    scratch.release_owner(":1.6");
+    scratch.release_owner(":1.7");  // never held: nothing
+    EXPECT_EQ(scratch.watched_owners(), (std::vector<std::string>{":1.5", ":1.6"}));
+    loop.post([&] { loop.exit(0); });
+    loop.run();
+    EXPECT_EQ(scratch.watched_owners(), (std::vector<std::string>{":1.5"}));
+    // Given up on a later loop iteration (it may be the watch's own callback that led here).
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.5", "+:1.6", "-:1.6"}));
+    scratch.release_owner(":1.5");
+    // Held again before the posted release ran: the watch stays.
+    scratch.hold_owner(":1.5");
+    loop.post([&] { loop.exit(0); });
+    loop.run();
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.5", "+:1.6", "-:1.6"}));
+    EXPECT_EQ(scratch.watched_owners(), (std::vector<std::string>{":1.5"}));
+}
+
+TEST(ScratchOwnerWatch, ARequestThatFailsGivesUpTheWatch) {
+    EventLoop loop;
+    ScratchDatabases scratch(loop, "n", std::chrono::seconds(5));
+    OwnerWatchLog log;
+    log.attach(scratch);
+    int answers = 0;
+    std::string error_of_first;
+    auto done = [&](const char* error_name, const std::string& error, const std::string&) {
+        if (++answers == 1)
+            error_of_first = error_name ? error_name : "";
+        if (answers == 2)
+            loop.post([&] { loop.exit(0); });
+        (void)error;
+    };
+    // The instance's socket does not exist: each copy fails to connect.
+    scratch.create(unreachable(), ":1.9", "", done);
+    scratch.create(unreachable(), ":1.9", "", done);
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.9"}));
+    EXPECT_EQ(scratch.size(), 2u);
+    loop.run();
+    EXPECT_EQ(answers, 2);
+    EXPECT_EQ(error_of_first, error_name::Failed);
+    EXPECT_EQ(scratch.size(), 0u);
+    EXPECT_TRUE(scratch.watched_owners().empty());
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.9", "-:1.9"}));
+}
+
+TEST(ScratchOwnerWatch, AStoppedInstanceReleasesItsOwners) {
+    EventLoop loop;
+    ScratchDatabases scratch(loop, "n", std::chrono::seconds(5));
+    OwnerWatchLog log;
+    log.attach(scratch);
+    scratch.create(unreachable(), ":1.3", "", [](const char*, const std::string&, const std::string&) {});
+    scratch.instance_stopped(unreachable().name);
+    EXPECT_EQ(scratch.size(), 0u);
+    loop.post([&] { loop.exit(0); });
+    loop.run();
+    EXPECT_TRUE(scratch.watched_owners().empty());
+    EXPECT_EQ(log.events, (std::vector<std::string>{"+:1.3", "-:1.3"}));
+}
+
+TEST(ScratchOwnerWatch, TheMatchRuleNamesOneConnection) {
+    EXPECT_EQ(name_owner_match(":1.42"),
+              "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+              "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0=':1.42'");
 }
 
 }  // namespace

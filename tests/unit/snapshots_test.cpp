@@ -41,6 +41,9 @@ TEST(SnapshotSql, SnapshotIsMadeUnderATemporaryNameAndRenamedOnceComplete) {
               (std::vector<std::string>{
                   "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_migrated'",
                   "DROP DATABASE IF EXISTS \"pgnspawn_part_migrated\"",
+                  "DROP DATABASE IF EXISTS \"pgnspawn_ready_migrated\"",
+                  "SELECT 2 * coalesce(sum(pg_catalog.pg_database_size(oid)), 0) + 67108864 FROM "
+                  "pg_catalog.pg_database WHERE datname = 'hwdb'",
                   "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE "
                   "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid()",
                   "CREATE DATABASE \"pgnspawn_part_migrated\" TEMPLATE \"hwdb\" STRATEGY WAL_LOG",
@@ -55,37 +58,118 @@ TEST(SnapshotSql, SnapshotIsMadeUnderATemporaryNameAndRenamedOnceComplete) {
     EXPECT_STREQ(steps[0].error->what(), "instance dev already has a snapshot named migrated");
     for (std::size_t i = 1; i < steps.size(); ++i)
         EXPECT_FALSE(steps[i].required_count) << steps[i].sql;
+    // The free space is checked before anything is copied.
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        EXPECT_EQ(steps[i].space_check, i == 3) << steps[i].sql;
 }
 
 TEST(SnapshotSql, BeforePostgresql15ThereIsNoStrategyClause) {
     Unconnected conn;
     const auto steps = take_snapshot_steps(conn.get(), config("14"), "a", 1);
-    EXPECT_EQ(steps[3].sql, "CREATE DATABASE \"pgnspawn_part_a\" TEMPLATE \"hwdb\"");
+    EXPECT_EQ(steps[5].sql, "CREATE DATABASE \"pgnspawn_part_a\" TEMPLATE \"hwdb\"");
 }
 
-TEST(SnapshotSql, RestoreCopiesFirstThenReplacesTheDatabase) {
+/// The ready-copy steps every plan that needs one ends with (snapshot "m-1", role "hw").
+const std::vector<std::string> kMakeReady{
+    "SELECT count(*) FROM pg_catalog.pg_database s WHERE s.datname = 'pgnspawn_snap_m-1' AND NOT EXISTS (SELECT "
+    "FROM pg_catalog.pg_database r WHERE r.datname = 'pgnspawn_ready_m-1' AND NOT r.datallowconn AND "
+    "pg_catalog.shobj_description(r.oid, 'pg_database') = s.oid::text)",
+    "DROP DATABASE IF EXISTS \"pgnspawn_ready_m-1\" WITH (FORCE)",
+    "SELECT 2 * coalesce(sum(pg_catalog.pg_database_size(oid)), 0) + 67108864 FROM pg_catalog.pg_database WHERE "
+    "datname = 'pgnspawn_snap_m-1'",
+    "CREATE DATABASE \"pgnspawn_ready_m-1\" OWNER \"hw\" TEMPLATE \"pgnspawn_snap_m-1\" STRATEGY WAL_LOG "
+    "ALLOW_CONNECTIONS false",
+    "DO $pgnspawn$BEGIN EXECUTE pg_catalog.format('COMMENT ON DATABASE %I IS %L', 'pgnspawn_ready_m-1', (SELECT "
+    "oid::text FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_m-1')); END$pgnspawn$",
+};
+
+/// Checks that steps[at] is kMakeReady's condition and the three after it run only on 1.
+void expect_make_ready_at(const std::vector<SqlStep>& steps, std::size_t at) {
+    ASSERT_GE(steps.size(), at + kMakeReady.size());
+    for (std::size_t i = 0; i < kMakeReady.size(); ++i)
+        EXPECT_EQ(steps[at + i].sql, kMakeReady[i]);
+    EXPECT_TRUE(steps[at].condition);
+    EXPECT_FALSE(steps[at].run_if);
+    for (std::size_t i = 1; i < kMakeReady.size(); ++i) {
+        ASSERT_TRUE(steps[at + i].run_if) << steps[at + i].sql;
+        EXPECT_EQ(*steps[at + i].run_if, 1);
+        EXPECT_FALSE(steps[at + i].condition);
+        EXPECT_EQ(steps[at + i].space_check, i == 2) << steps[at + i].sql;
+    }
+}
+
+TEST(SnapshotSql, RestoreSwapsInTheReadyCopyInOneTransaction) {
     Unconnected conn;
     const auto steps = restore_snapshot_steps(conn.get(), config(), "m-1");
-    EXPECT_EQ(sql_of(steps),
-              (std::vector<std::string>{
-                  "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_m-1'",
-                  "DROP DATABASE IF EXISTS \"pgnspawn_restoring\"",
-                  "CREATE DATABASE \"pgnspawn_restoring\" TEMPLATE \"pgnspawn_snap_m-1\" OWNER \"hw\" STRATEGY "
-                  "WAL_LOG",
-                  "DROP DATABASE IF EXISTS \"hwdb\" WITH (FORCE)",
-                  "ALTER DATABASE \"pgnspawn_restoring\" RENAME TO \"hwdb\"",
-              }));
+    ASSERT_EQ(steps.size(), 11u);
+    EXPECT_EQ(steps[0].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_m-1'");
     ASSERT_TRUE(steps[0].required_count);
     EXPECT_EQ(*steps[0].required_count, 1);
     EXPECT_STREQ(steps[0].error->name(), error_name::NoSuchSnapshot);
+    EXPECT_EQ(steps[1].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_replaced'");
+    EXPECT_TRUE(steps[1].condition);
+    EXPECT_EQ(steps[2].sql, "DROP DATABASE \"pgnspawn_replaced\" WITH (FORCE)");
+    ASSERT_TRUE(steps[2].run_if);
+    EXPECT_EQ(*steps[2].run_if, 1);
+    // A database dropped by hand is stood in for by an empty one, which is then replaced.
+    EXPECT_EQ(steps[3].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'hwdb'");
+    EXPECT_TRUE(steps[3].condition);
+    EXPECT_EQ(steps[4].sql, "CREATE DATABASE \"hwdb\" OWNER \"hw\"");
+    ASSERT_TRUE(steps[4].run_if);
+    EXPECT_EQ(*steps[4].run_if, 0);
+    // Without a valid ready copy (the first Restore after a daemon upgrade), one is made.
+    expect_make_ready_at(steps, 5);
+    // The swap: one query string, one transaction, so no moment without the database.
+    EXPECT_EQ(steps[10].sql,
+              "BEGIN; SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE "
+              "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid(); ALTER DATABASE \"hwdb\" RENAME TO "
+              "\"pgnspawn_replaced\"; ALTER DATABASE \"pgnspawn_ready_m-1\" RENAME TO \"hwdb\"; ALTER DATABASE "
+              "\"hwdb\" OWNER TO \"hw\"; ALTER DATABASE \"hwdb\" ALLOW_CONNECTIONS true; COMMENT ON DATABASE "
+              "\"hwdb\" IS NULL; COMMIT");
+    EXPECT_FALSE(steps[10].run_if);
+    // Nothing drops the database, and with a ready copy and nothing left over, only reads
+    // run before the swap: no DROP or CREATE (each checkpoints or locks pg_database).
+    for (std::size_t i = 0; i + 1 < steps.size(); ++i) {
+        EXPECT_THAT(steps[i].sql, ::testing::Not(HasSubstr("\"hwdb\" WITH"))) << steps[i].sql;
+        if (!steps[i].run_if) {
+            EXPECT_THAT(steps[i].sql, ::testing::StartsWith("SELECT ")) << steps[i].sql;
+        }
+    }
+}
+
+TEST(SnapshotSql, PrepareDropsTheReplacedDatabaseThenMakesTheReadyCopy) {
+    Unconnected conn;
+    const auto steps = prepare_restore_steps(conn.get(), config(), "m-1");
+    ASSERT_EQ(steps.size(), 6u);
+    EXPECT_EQ(steps[0].sql, "DROP DATABASE IF EXISTS \"pgnspawn_replaced\" WITH (FORCE)");
+    EXPECT_FALSE(steps[0].run_if);
+    expect_make_ready_at(steps, 1);
+}
+
+TEST(SnapshotSql, ReadyCopyNamesFitPostgresqlIdentifiers) {
+    EXPECT_EQ(ready_database("m-1"), "pgnspawn_ready_m-1");
+    EXPECT_LE(std::string(kReadyPrefix).size() + kMaxInstanceNameLength, 63u);
+}
+
+TEST(SnapshotSql, LeftoversAreReplacedPartialAndStrayReadyCopies) {
+    const std::string sql = leftovers_sql();
+    EXPECT_THAT(sql, HasSubstr("d.datname IN ('pgnspawn_replaced', 'pgnspawn_restoring')"));
+    EXPECT_THAT(sql, HasSubstr("starts_with(d.datname, 'pgnspawn_part_')"));
+    // A ready copy is kept only while it matches an existing snapshot's oid.
+    EXPECT_THAT(sql, HasSubstr("starts_with(d.datname, 'pgnspawn_ready_') AND NOT EXISTS (SELECT FROM "
+                               "pg_catalog.pg_database s WHERE s.datname = 'pgnspawn_snap_' || substr(d.datname, 16)"));
+    EXPECT_THAT(sql, HasSubstr("UNION ALL SELECT 'ready', substr(s.datname, 15)"));
+    EXPECT_THAT(sql, HasSubstr("r.datname = 'pgnspawn_ready_' || substr(s.datname, 15) AND NOT r.datallowconn"));
 }
 
 TEST(SnapshotSql, DeleteChecksThenDrops) {
     Unconnected conn;
     const auto steps = delete_snapshot_steps(conn.get(), config(), "x");
-    ASSERT_EQ(steps.size(), 2u);
+    ASSERT_EQ(steps.size(), 3u);
     EXPECT_STREQ(steps[0].error->name(), error_name::NoSuchSnapshot);
-    EXPECT_EQ(steps[1].sql, "DROP DATABASE \"pgnspawn_snap_x\"");
+    // The ready copy first: interrupted in between, the snapshot is still whole.
+    EXPECT_EQ(steps[1].sql, "DROP DATABASE IF EXISTS \"pgnspawn_ready_x\" WITH (FORCE)");
+    EXPECT_EQ(steps[2].sql, "DROP DATABASE \"pgnspawn_snap_x\"");
 }
 
 TEST(SnapshotSql, ResetDropsAndProvisionsTheDatabaseAgain) {
@@ -100,14 +184,16 @@ TEST(SnapshotSql, NamesAreQuoted) {
     InstanceConfig c = config();
     c.database = "d\"b";
     const auto steps = take_snapshot_steps(conn.get(), c, "s", 1);
-    EXPECT_THAT(steps[3].sql, HasSubstr("TEMPLATE \"d\"\"b\""));
+    EXPECT_THAT(steps[5].sql, HasSubstr("TEMPLATE \"d\"\"b\""));
 }
 
 TEST(SnapshotList, ListsOnlyPrefixedDatabases) {
+    // The size counts the ready copy too: it is disk the snapshot costs.
     EXPECT_EQ(list_snapshots_sql(),
-              "SELECT substr(datname, 15), coalesce(pg_catalog.shobj_description(oid, 'pg_database'), '0'), "
-              "pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database WHERE starts_with(datname, "
-              "'pgnspawn_snap_') ORDER BY 1");
+              "SELECT substr(d.datname, 15), coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), '0'), "
+              "pg_catalog.pg_database_size(d.oid) + coalesce((SELECT sum(pg_catalog.pg_database_size(r.oid)) FROM "
+              "pg_catalog.pg_database r WHERE r.datname = 'pgnspawn_ready_' || substr(d.datname, 15)), 0) FROM "
+              "pg_catalog.pg_database d WHERE starts_with(d.datname, 'pgnspawn_snap_') ORDER BY 1");
 }
 
 TEST(SnapshotList, ParsesRows) {

@@ -1,10 +1,7 @@
 # Scratch databases bound to the caller's D-Bus connection (issue 10, item 3) and
 # `pgnspawnctl run` (item 4). Sourced by run.sh.
 #
-# The snapshot "x" of helloworld is made here by hand, following the snapshot
-# convention (a template database pgnspawn_snap_x with datallowconn = false): once
-# the snapshot branch is merged, `call Snapshot ss helloworld x` should replace
-# sc_make_snapshot.
+# The snapshot "x" of helloworld is made as a user would: pgnspawnctl snapshot.
 
 sc_su() { H psql -h /var/lib/pgnspawn/"${2:-helloworld}"/run -p "${3:-5433}" -U postgres -d postgres -XAtqc "$1" 2>&1; }
 sc_count() { sc_su "SELECT count(*) FROM pg_database WHERE datname LIKE 'pgnspawn\_scratch\_%'" "$@"; }
@@ -64,9 +61,15 @@ sc_make_snapshot() {
     call Start s helloworld >/dev/null || fail "Start of helloworld failed"
     out=$(psql_hw "DROP TABLE IF EXISTS items; CREATE TABLE items (id int PRIMARY KEY, v text);
                    INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 3) g") || fail "setup: $out"
-    out=$(sc_su "DROP DATABASE IF EXISTS pgnspawn_snap_x") || fail "snapshot: $out"
-    out=$(sc_su "CREATE DATABASE pgnspawn_snap_x TEMPLATE helloworld") || fail "snapshot: $out"
-    out=$(sc_su "ALTER DATABASE pgnspawn_snap_x ALLOW_CONNECTIONS false") || fail "snapshot: $out"
+    sc_drop_snapshot
+    out=$(H pgnspawnctl snapshot helloworld x 2>&1) || fail "pgnspawnctl snapshot: $out"
+    expect_eq "$(sc_su "SELECT datallowconn FROM pg_database WHERE datname = 'pgnspawn_snap_x'")" f || fail "snapshot x"
+}
+# Deletes snapshot x of helloworld if there is one.
+sc_drop_snapshot() {
+    local out
+    out=$(H pgnspawnctl drop-snapshot helloworld x 2>&1) || grep -q 'no snapshot named x' <<<"$out" ||
+        fail "pgnspawnctl drop-snapshot: $out"
 }
 
 t_scratch_from_snapshot_has_rows() {
@@ -102,6 +105,38 @@ t_scratch_run_without_scratch_and_exit_status() {
     rc=$?
     expect_eq "$rc" 137 "exit status of a command killed by SIGKILL" || return 1
     sc_gone "$out"
+}
+
+# The daemon's NameOwnerChanged match rules, one a line (dbus-daemon's Debug.Stats).
+sc_owner_rules() {
+    local daemon
+    daemon=$(H busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.pgnspawn1 |
+        sed 's/^s "\(.*\)"$/\1/')
+    H busctl --json=short call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.Debug.Stats \
+        GetAllMatchRules | python3 -c '
+import json, sys
+rules = json.load(sys.stdin)["data"][0].get(sys.argv[1], [])
+print("\n".join(r for r in rules if "NameOwnerChanged" in r))' "$daemon"
+}
+
+t_scratch_owner_watched_only_while_it_holds_one() {
+    # An idle daemon does not listen to every owner change on the bus; while a client
+    # holds a scratch database, one rule for its unique name; gone with the client.
+    local rules pid db i
+    rules=$(sc_owner_rules) || fail "cannot read the bus's match rules"
+    expect_eq "$rules" "" "NameOwnerChanged rules of an idle daemon" || return 1
+    pid=$(sc_hold helloworld --scratch --from x) || fail "cannot start the holder"
+    db=$(sc_held "$pid") || { sc_kill "$pid"; fail "the holder got no database"; }
+    rules=$(sc_owner_rules)
+    # The bus lists a rule's keys in its own order.
+    expect_match "$rules" "member='NameOwnerChanged'" && expect_match "$rules" "sender='org.freedesktop.DBus'" &&
+        expect_match "$rules" "arg0=':1\.[0-9]+'" ||
+        { sc_kill "$pid"; return 1; }
+    expect_eq "$(wc -l <<<"$rules")" 1 "one rule while one client holds a database" || { sc_kill "$pid"; return 1; }
+    sc_kill "$pid"
+    sc_gone "$db" || return 1
+    for i in $(seq 1 50); do [ -z "$(sc_owner_rules)" ] && break; sleep 0.1; done
+    expect_eq "$(sc_owner_rules)" "" "NameOwnerChanged rules after the client died"
 }
 
 t_scratch_dropped_when_client_killed() {
@@ -194,12 +229,12 @@ t_scratch_no_password_in_ps_or_journal() {
 }
 
 t_scratch_cleanup() {
-    sc_su "DROP DATABASE IF EXISTS pgnspawn_snap_x" >/dev/null
+    sc_drop_snapshot
     call Stop s helloworld >/dev/null || fail "Stop of helloworld failed"
     call Stop s second >/dev/null || fail "Stop of second failed"
 }
 
 suite_tests+=(scratch_from_snapshot_has_rows scratch_run_without_scratch_and_exit_status
-    scratch_dropped_when_client_killed scratch_eight_at_once scratch_member_may_outsider_may_not
+    scratch_dropped_when_client_killed scratch_owner_watched_only_while_it_holds_one scratch_eight_at_once scratch_member_may_outsider_may_not
     scratch_bad_input_named_errors scratch_stopped_instance_not_running scratch_leftovers_dropped
     scratch_no_password_in_ps_or_journal scratch_cleanup)
