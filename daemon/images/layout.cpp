@@ -81,6 +81,10 @@ std::filesystem::path boot_root(const InstanceConfig& c) {
     return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
 }
 
+std::filesystem::path guest_password_file(const InstanceConfig& c) {
+    return (c.runtime_directory.empty() ? c.state_directory : c.runtime_directory) / kGuestPasswordCredential;
+}
+
 std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
     std::vector<std::string> argv = nspawn_head(c, nspawn_binary, boot_root(c));
     argv.insert(argv.end(), {
@@ -92,6 +96,7 @@ std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::st
                                 "--console=read-only",
                                 "--link-journal=no",
                             });
+    argv.push_back(fmt::format("--load-credential={}:{}", kGuestPasswordCredential, guest_password_file(c).string()));
     if (c.network == NetworkMode::Private) {
         argv.emplace_back("--network-veth");
         if (c.host_port)
