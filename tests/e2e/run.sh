@@ -42,7 +42,7 @@ trap cleanup EXIT
 # suite_tests in the order they must run, and leaves every instance stopped. lifecycle
 # runs first (its first test needs an instance that has never started); reboot runs
 # last (the rest would run on a rebooted host).
-suite_order=(lifecycle api credentials badconfig client directory faults fuzz hardening nix polkit provision snapshots
+suite_order=(lifecycle api credentials badconfig client directory nixos faults fuzz hardening nix polkit provision snapshots
     scratch reload spare testdbs reboot)
 
 # Every suite on disk is in the order, and every suite in the order is on disk.
