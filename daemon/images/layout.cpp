@@ -77,12 +77,12 @@ SyscallConfinement host_syscall_confinement() {
     };
 }
 
-std::filesystem::path boot_root(const InstanceConfig& c) {
-    return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
-}
-
 std::filesystem::path guest_password_file(const InstanceConfig& c) {
     return (c.runtime_directory.empty() ? c.state_directory : c.runtime_directory) / kGuestPasswordCredential;
+}
+
+std::filesystem::path boot_root(const InstanceConfig& c) {
+    return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
 }
 
 std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
