@@ -16,7 +16,7 @@
 # link outside the store, /lib/systemd/systemd-shutdown, made by the activation script;
 # only journald, networkd and PostgreSQL's units; /etc linked at the top level).
 # It is built once per run, by the first test: 36 to 57 s in the test host on the shared
-# 2-core machine (copying and patching about 150 ELF files).
+# 2-core machine (most of it copying and patching the ELF files and their libraries).
 
 nixos_pw=nix-pw-91
 nixos_psql() { psql_at "$1" 5441 nixuser nixdb "${3:-$nixos_pw}" "$2"; }
