@@ -25,18 +25,6 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{50};
 constexpr std::chrono::milliseconds kLongestRetry{1000};
 
-/// The empty root a NixOS toplevel runs in, as nixos-container makes it: nspawn wants
-/// an os-release file, the guest's activation script fills in the rest.
-void prepare_nixos_root(const InstanceConfig& c) {
-    const InstancePaths p(c);
-    for (const auto& d : {p.state.parent_path(), p.state, p.root, p.root / "etc", p.root / "var", p.root / "var/lib",
-                          p.root / "nix", p.root / "nix/store"})
-        ensure_dir(d, 0755);
-    chmod(p.state.parent_path().c_str(), 0711);
-    chmod(p.state.c_str(), 0700);
-    make_empty_file(p.root / "etc/os-release");
-}
-
 }  // namespace
 
 std::string boot_image_problem(const InstanceConfig& c) {
@@ -52,6 +40,27 @@ std::string boot_image_problem(const InstanceConfig& c) {
             return fmt::format("{} is not a NixOS system toplevel (it has no init)", c.toplevel.string());
     }
     return {};
+}
+
+void prepare_nixos_root(const InstanceConfig& c) {
+    const InstancePaths p(c);
+    // Modes set explicitly (make_dir): the daemon runs with UMask=0077, and a guest whose
+    // root or /etc is 0700 runs no service as a user other than root.
+    make_dir(p.state.parent_path(), 0711, 0, 0);
+    make_dir(p.state, 0700, 0, 0);
+    for (const char* d : {"", "etc", "usr", "usr/bin", "var", "var/lib", "nix", "nix/store"})
+        make_dir(p.root / d, 0755, 0, 0);
+    for (const char* d : {"root", "var/lib/private"})
+        make_dir(p.root / d, 0700, 0, 0);
+    make_empty_file(p.root / "etc/os-release");
+    make_empty_file(p.root / "etc/machine-id");
+}
+
+void write_guest_password(const InstanceConfig& c) {
+    const fs::path dir = guest_password_file(c).parent_path();
+    make_dir(dir.parent_path(), 0711, 0, 0);
+    make_dir(dir, 0700, 0, 0);
+    write_file_durably(guest_password_file(c), c.password, 0, 0, 0600);
 }
 
 bool pg_connect_error_is_transient(const std::string& error) {
@@ -83,6 +92,7 @@ public:
         try {
             if (c_.image == ImageKind::Nixos)
                 prepare_nixos_root(c_);
+            write_guest_password(c_);
         } catch (const std::exception& e) {
             return done(e.what());
         }

@@ -40,6 +40,17 @@ private:
 /// empty string.
 std::string boot_image_problem(const InstanceConfig& config);
 
+/// The empty root a NixOS toplevel runs in, made as nixos-container makes it: nspawn
+/// refuses a root without usr/ for a command that is not --boot, and wants an os-release
+/// file; an empty etc/machine-id lets the guest's systemd use the container's id. The
+/// toplevel's activation script fills in the rest (links into /nix/store, /etc/passwd).
+void prepare_nixos_root(const InstanceConfig& config);
+
+/// Writes the file nspawn hands to a booted guest as its pgnspawn.password credential
+/// (guest_password_file in layout.hpp; 0600 root in a 0700 directory), at every start so
+/// that a changed password reaches the guest.
+void write_guest_password(const InstanceConfig& config);
+
 /// Whether a failed libpq connection attempt is worth retrying while the guest comes up
 /// (nothing listening yet, still starting) rather than final (wrong password, no role).
 bool pg_connect_error_is_transient(const std::string& error);

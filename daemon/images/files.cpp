@@ -47,10 +47,19 @@ void make_dir(const fs::path& p, mode_t mode, uid_t uid, gid_t gid) {
 }
 
 void make_empty_file(const fs::path& p) {
-    int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    // O_EXCL: whatever is there already, a symlink included (a NixOS guest links its
+    // /etc/os-release into the store), is left alone and not followed.
+    int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno == EEXIST)
+        return;
     if (fd < 0)
         throw std::runtime_error(fmt::format("cannot create {}: {}", p.string(), std::strerror(errno)));
+    // 0644 whatever the daemon's umask: a guest's users read /etc/machine-id.
+    const int r = fchmod(fd, 0644);
+    const int saved = errno;
     close(fd);
+    if (r < 0)
+        throw std::runtime_error(fmt::format("cannot set the mode of {}: {}", p.string(), std::strerror(saved)));
 }
 
 void make_symlink(const char* target, const fs::path& link) {

@@ -19,7 +19,8 @@ std::string tail_lines(const std::string& text, std::size_t n);
 void ensure_dir(const std::filesystem::path& p, mode_t mode);
 /// Creates a directory unless it exists, then (re-)asserts its owner and mode.
 void make_dir(const std::filesystem::path& p, mode_t mode, uid_t uid, gid_t gid);
-/// Creates an empty file unless it exists (never through a symlink).
+/// Creates an empty file (0644, whatever the umask) unless something of that name exists
+/// (a symlink is not followed).
 void make_empty_file(const std::filesystem::path& p);
 /// Creates a symlink unless something of that name exists.
 void make_symlink(const char* target, const std::filesystem::path& link);

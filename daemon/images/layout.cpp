@@ -82,6 +82,10 @@ SyscallConfinement host_syscall_confinement() {
     };
 }
 
+std::filesystem::path guest_password_file(const InstanceConfig& c) {
+    return (c.runtime_directory.empty() ? c.state_directory : c.runtime_directory) / kGuestPasswordCredential;
+}
+
 std::filesystem::path boot_root(const InstanceConfig& c) {
     return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
 }
@@ -97,6 +101,7 @@ std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::st
                                 "--console=read-only",
                                 "--link-journal=no",
                             });
+    argv.push_back(fmt::format("--load-credential={}:{}", kGuestPasswordCredential, guest_password_file(c).string()));
     if (c.network == NetworkMode::Private) {
         argv.emplace_back("--network-veth");
         if (c.host_port)

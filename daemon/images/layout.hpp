@@ -62,6 +62,14 @@ std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::st
 /// daemon's own skeleton (STATE/root) for "nixos".
 std::filesystem::path boot_root(const InstanceConfig& c);
 
+/// A booted guest gets the instance's password as the system credential
+/// "pgnspawn.password" (nspawn --load-credential from this file, which the daemon writes
+/// 0600 root before each start; the guest's systemd places it in
+/// /run/credentials/@system/, where nix/container.nix reads it): RUNTIME/pgnspawn.password,
+/// or STATE/pgnspawn.password in a build without a runtime directory.
+inline constexpr const char* kGuestPasswordCredential = "pgnspawn.password";
+std::filesystem::path guest_password_file(const InstanceConfig& c);
+
 /// The initdb command line (argv[0] included).
 std::vector<std::string> initdb_argv(const InstanceConfig& c);
 std::vector<std::string> initdb_argv(const std::filesystem::path& bindir, const std::filesystem::path& pgdata);

@@ -42,8 +42,8 @@ trap cleanup EXIT
 # suite_tests in the order they must run, and leaves every instance stopped. lifecycle
 # runs first (its first test needs an instance that has never started); reboot runs
 # last (the rest would run on a rebooted host).
-suite_order=(lifecycle api credentials badconfig client directory faults fuzz hardening nix polkit provision snapshots
-    scratch reload created spare testdbs declare reboot)
+suite_order=(lifecycle api credentials badconfig client directory nixos faults fuzz hardening nix polkit provision
+    snapshots scratch reload created spare testdbs declare reboot)
 
 # Every suite on disk is in the order, and every suite in the order is on disk.
 t_suites_all_ordered() {

@@ -52,6 +52,59 @@ else
 fi
 rm -f "$rendered"
 
+# 2b. The same golden file from the values as the NixOS module hands them over (issue 11):
+# attrsOf submodule values, every option of module.nix present, null where unset
+# (nix/tests/nixos-shaped.nix reads the options from the module itself).
+shaped="import $PWD/nix/tests/nixos-shaped.nix"
+rendered=$(mktemp)
+why=
+if ! out=$(nix_eval "import $PWD/nix/lib/toml.nix (($shaped).shape (import $PWD/nix/tests/example-instances.nix))" \
+        2>&1 >"$rendered"); then
+    why="the generator failed on NixOS-shaped values: $out"
+elif ! diff_out=$(diff -u nix/tests/example.toml "$rendered"); then
+    why="NixOS-shaped values give another TOML: $diff_out"
+else
+    # The shaping is not a no-op: each instance carries every option, most of them null.
+    out=$(nix_eval "let s = $shaped; v = s.shape (import $PWD/nix/tests/example-instances.nix); in
+        builtins.concatStringsSep \" \" (map (n: n + \":\" + toString (builtins.length (builtins.attrNames v.\${n}))
+          + \":\" + toString (builtins.length (builtins.filter (k: v.\${n}.\${k} == null) (builtins.attrNames v.\${n}))))
+        (builtins.attrNames v))" 2>&1)
+    n=$(nix_eval "toString (builtins.length ($shaped).options)")
+    [[ "$out" =~ ^helloworld:$n:[1-9][0-9]*\ nixdev:$n:[1-9][0-9]*\ scratch:$n:[1-9][0-9]*$ ]] && [ "$n" -ge 17 ] ||
+        why="shaped values (instance:options:nulls, of $n options): $out"
+fi
+rm -f "$rendered"
+verdict nix_golden_toml_from_nixos_shaped_values "$([ -z "$why" ]; echo $?)" "$why"
+
+# 2c. The module declares exactly the keys the generator knows: a declared option the
+# generator did not know would pass while null and break the first configuration that
+# sets it (the generator names its keys when it refuses an unknown one).
+module_keys=$(nix_eval "builtins.concatStringsSep \" \" (import $PWD/nix/tests/nixos-shaped.nix).options" 2>&1)
+generator_keys=$(nix_eval "import $PWD/nix/lib/toml.nix { x = { port = 1; password = \"p\"; no_such_key = 1; }; }" 2>&1 |
+    sed -n 's/.*(known keys: \([^)]*\)).*/\1/p' | tr -d ',' | tr ' ' '\n' | sort | tr '\n' ' ')
+module_keys=$(tr ' ' '\n' <<<"$module_keys" | sort | tr '\n' ' ')
+verdict nix_module_options_are_the_generator_keys "$([ -n "$generator_keys" ] && [ "$module_keys" = "$generator_keys" ]; echo $?)" \
+    "module.nix declares [$module_keys], the generator knows [$generator_keys]"
+
+# 2d. Only where nixpkgs' lib is at hand (NIXPKGS_LIB=DIR, e.g. a checkout of
+# github:nix-community/nixpkgs.lib's lib/; CI has none and cannot fetch): the module's
+# instances option evaluated by lib.evalModules itself gives the golden file too.
+if [ -n "${NIXPKGS_LIB:-}" ]; then
+    expr="let lib = import $NIXPKGS_LIB; e = lib.evalModules { specialArgs.pkgs = { };
+        modules = [ $PWD/nix/module.nix { _module.check = false;
+          services.pgnspawn.instances = import $PWD/nix/tests/example-instances.nix; } ]; };
+      in import $PWD/nix/lib/toml.nix e.config.services.pgnspawn.instances"
+    rendered=$(mktemp)
+    if ! out=$(nix_eval "$expr" 2>&1 >"$rendered"); then
+        verdict nix_golden_toml_from_evalmodules 1 "lib.evalModules: $out"
+    else
+        diff_out=$(diff -u nix/tests/example.toml "$rendered"); verdict nix_golden_toml_from_evalmodules $? "$diff_out"
+    fi
+    rm -f "$rendered"
+else
+    echo "# not run: nix_golden_toml_from_evalmodules (needs NIXPKGS_LIB=path to nixpkgs' lib/)"
+fi
+
 # 3. The golden file is TOML, and holds what the example says (independent of the generator).
 why=$(python3 - nix/tests/example.toml <<'PY' 2>&1
 import sys, tomllib

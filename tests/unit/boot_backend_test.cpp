@@ -4,11 +4,14 @@
 #include "images/boot_backend.hpp"
 
 #include "fake_systemd.hpp"
+#include "images/files.hpp"
+#include "images/layout.hpp"
 #include "temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -55,6 +58,58 @@ TEST(BootImageProblem, NixosToplevelMustHaveAnInit) {
               dir.path().string() + " is not a NixOS system toplevel (it has no init)");
     dir.write("init", "#!/bin/sh\n");
     EXPECT_EQ(boot_image_problem(booted(ImageKind::Nixos, dir.path())), "");
+}
+
+// nspawn refuses to run a command (no --boot) in a root without usr/: "doesn't look like
+// it has an OS tree (/usr/ directory is missing)". nixos-container makes usr/bin.
+TEST(PrepareNixosRoot, IsTheSkeletonNixosContainerMakes) {
+    TempDir dir;
+    InstanceConfig c = booted(ImageKind::Nixos, "/nix/store/abc-nixos-system-pg");
+    c.state_directory = dir.path() / "state/pgdir";
+    const auto root = dir.path() / "state/pgdir/root";
+    const mode_t umask_before = umask(077);  // the daemon's UMask
+    prepare_nixos_root(c);
+    umask(umask_before);
+    struct stat st {};
+    for (const char* d : {"", "usr", "usr/bin", "etc", "var", "var/lib", "nix", "nix/store"}) {
+        ASSERT_EQ(stat((root / d).c_str(), &st), 0) << d;
+        EXPECT_EQ(st.st_mode & 07777, 0755u) << d << ": other users must reach it";
+    }
+    for (const char* d : {"root", "var/lib/private"})
+        EXPECT_TRUE(std::filesystem::is_directory(root / d)) << d;
+    for (const char* f : {"etc/os-release", "etc/machine-id"}) {
+        EXPECT_TRUE(std::filesystem::is_regular_file(root / f)) << f;
+        EXPECT_EQ(std::filesystem::file_size(root / f), 0u) << f;
+    }
+    ASSERT_EQ(stat(c.state_directory.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    ASSERT_EQ(stat((root / "root").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    // What the guest's activation made is left alone at the next start.
+    std::filesystem::remove(root / "etc/os-release");
+    std::filesystem::create_symlink("/etc/static/os-release", root / "etc/os-release");
+    prepare_nixos_root(c);
+    EXPECT_TRUE(std::filesystem::is_symlink(root / "etc/os-release"));
+}
+
+TEST(WriteGuestPassword, IsRootsAloneAndFollowsAChangedPassword) {
+    TempDir dir;
+    InstanceConfig c = booted(ImageKind::Nixos, "/nix/store/abc-nixos-system-pg");
+    c.state_directory = dir.path() / "state/pgdir";
+    c.runtime_directory = dir.path() / "run/pgdir";
+    c.password = "first secret";
+    write_guest_password(c);
+    const auto file = dir.path() / "run/pgdir/pgnspawn.password";
+    ASSERT_EQ(guest_password_file(c), file);
+    EXPECT_EQ(read_file(file), "first secret") << "exactly the password: no newline added";
+    struct stat st {};
+    ASSERT_EQ(stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    ASSERT_EQ(stat(file.parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    c.password = "second";
+    write_guest_password(c);
+    EXPECT_EQ(read_file(file), "second");
 }
 
 TEST(PgConnectErrorIsTransient, NothingListeningYetIsWorthRetrying) {

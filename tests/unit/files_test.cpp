@@ -68,6 +68,15 @@ TEST(MakeEmptyFileAndSymlink, ExistingOnesAreKept) {
     const auto f = dir.write("f", "kept");
     make_empty_file(f);
     EXPECT_EQ(read_file(f), "kept");
+    const mode_t umask_before = umask(077);  // the daemon's UMask
+    make_empty_file(dir.path() / "machine-id");
+    umask(umask_before);
+    EXPECT_EQ(fs::status(dir.path() / "machine-id").permissions(), fs::perms(0644)) << "readable by a guest's users";
+    // A symlink counts as existing and is not followed, even one to nowhere.
+    make_symlink("/nonexistent/os-release", dir.path() / "os-release");
+    make_empty_file(dir.path() / "os-release");
+    EXPECT_EQ(fs::read_symlink(dir.path() / "os-release"), "/nonexistent/os-release");
+    EXPECT_FALSE(fs::exists("/nonexistent/os-release"));
     make_symlink("usr/bin", dir.path() / "bin");
     make_symlink("elsewhere", dir.path() / "bin");
     EXPECT_EQ(fs::read_symlink(dir.path() / "bin"), "usr/bin");

@@ -287,6 +287,29 @@ TEST(BootNspawnArgv, HostPortIsForwardedToThePostgresPort) {
     EXPECT_TRUE(has(argv, "--port=tcp:15432:5432"));
 }
 
+// The guest reads its password from the system credential pgnspawn.password
+// (nix/container.nix); nspawn loads it from a file of the daemon's, so the password is
+// never on the command line.
+TEST(BootNspawnArgv, ThePasswordGoesToTheGuestAsACredentialFromAFile) {
+    auto c = booted("image = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg-24.05\"\n");
+    EXPECT_TRUE(has(boot_nspawn_argv(c, "nspawn"),
+                    "--load-credential=pgnspawn.password:/var/lib/pgnspawn/guest/pgnspawn.password"));
+    const ConfigEnvironment env{"/var/lib/pgnspawn", "/nonexistent", "/run/pgnspawn"};
+    c = parse_config("[instances.guest]\nimage = \"directory\"\ndirectory = \"/srv/pg\"\nport = 5432\npassword = \"" +
+                         std::string(kPassword) + "\"\n",
+                     "test.toml", env)
+            .instances.at(0);
+    EXPECT_EQ(guest_password_file(c), "/run/pgnspawn/guest/pgnspawn.password") << "a tmpfs where there is one";
+    const auto argv = boot_nspawn_argv(c, "nspawn");
+    EXPECT_TRUE(has(argv, "--load-credential=pgnspawn.password:/run/pgnspawn/guest/pgnspawn.password"));
+    EXPECT_LT(std::find(argv.begin(), argv.end(),
+                        "--load-credential=pgnspawn.password:/run/pgnspawn/guest/pgnspawn.password"),
+              std::find(argv.begin(), argv.end(), "--boot"))
+        << "an option, before the payload";
+    for (const auto& a : argv)
+        EXPECT_THAT(a, Not(HasSubstr(kPassword)));
+}
+
 TEST(BootNspawnArgv, NixosRunsTheToplevelInitInTheDaemonsRootWithTheStoreReadOnly) {
     const auto c = booted("image = \"nixos\"\ntoplevel = \"/nix/store/abc-nixos-system-pg-24.05\"\n");
     const auto argv = boot_nspawn_argv(c, "/usr/bin/systemd-nspawn");
