@@ -47,6 +47,9 @@ EOF" && H systemctl restart pgnspawnd
 
 nixos_teardown() {
     call Stop s nixpg >/dev/null 2>&1
+    # The instance leaves the configuration: its state goes too (later suites check that
+    # /var/lib/pgnspawn holds only configured instances).
+    H rm -rf /var/lib/pgnspawn/nixpg
     H sh -c 'mv /etc/pgnspawn/pgnspawn.toml.before-nixos /etc/pgnspawn/pgnspawn.toml && systemctl restart pgnspawnd'
 }
 
