@@ -65,6 +65,20 @@ TEST(TidyPgMessage, LeadingWhitespaceIsRemoved) {
 
 using Clock = std::chrono::steady_clock;
 
+/// A TCP socket listening on 127.0.0.1, on a port the kernel picked (stored in `port`).
+int loopback_listener(int backlog, uint16_t& port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd, backlog), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
 /// Speaks just enough of the PostgreSQL protocol to make libpq compute a SCRAM proof with
 /// a huge iteration count, noting when it asked (t1) and when the proof came (t2); then
 /// it hangs up. Runs on a thread of its own.
@@ -73,15 +87,7 @@ public:
     static constexpr int kIterations = 4096 * 128;  // 0.5 to 1 s of PBKDF2 in libpq here
 
     SlowScramServer() {
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        EXPECT_EQ(listen(listener_, 1), 0);
-        socklen_t len = sizeof a;
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listener_ = loopback_listener(1, port_);
         thread_ = std::thread([this] { serve(); });
         pthread_setname_np(thread_.native_handle(), "fake-pg");  // not counted as a worker
     }
@@ -291,15 +297,7 @@ private:
 class SilentServer {
 public:
     SilentServer() {
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        EXPECT_EQ(listen(listener_, 64), 0);
-        socklen_t len = sizeof a;
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listener_ = loopback_listener(64, port_);
         thread_ = std::thread([this] {
             for (int fd; (fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
                 // A connection counts once libpq has sent its startup packet over it.
