@@ -127,6 +127,7 @@ void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
     at_boundary_async(*reply, [&] {
         // A bad name, or one removed from the configuration, is refused before polkit is asked.
         const std::string checked = manager_.lookup_startable(name).name();
+        log_debug(fmt::format("Starting instance {}: Start received.", checked), checked);
         authorized(action::Manage, *reply, [this, reply, checked] {
             // Looked up again: a reload may have removed or replaced the instance meanwhile.
             Instance& instance = manager_.lookup_startable(checked);
