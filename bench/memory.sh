@@ -64,12 +64,13 @@ H $mgr ListInstances >/dev/null || die "the daemon does not answer"   # D-Bus ac
 pss_of='field() { f=$1; shift; for p in "$@"; do sed -n "s/^$f:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/$p/smaps_rollup 2>/dev/null; done | awk "{s += \$1} END {print s + 0}"; }
     pss() { field Pss "$@"; }; anon() { field Pss_Anon "$@"; }'
 # unit_pss NAME: the summed Pss of every process in the instance's unit's cgroup (nspawn,
-# PostgreSQL and its children, in whichever sub-cgroup nspawn put them), and how many.
+# PostgreSQL and its children, in whichever sub-cgroup nspawn put them), how many, and the
+# Pss of nspawn's own process (the "supervisor" sub-cgroup): what a bare server would not have.
 unit_pss() {
     H sh -c "$pss_of; cg=\$(systemctl show -p ControlGroup --value pgnspawn-$1.service); [ -n \"\$cg\" ] || exit 1
         root=/sys/fs/cgroup; [ -d \$root/unified ] && root=\$root/unified   # a hybrid hierarchy
         cg=\$root\$cg; [ -d \$cg ] || exit 1
-        pids=\$(find \$cg -name cgroup.procs -exec cat {} +); echo \$(pss \$pids) \$(echo \$pids | wc -w)"
+        pids=\$(find \$cg -name cgroup.procs -exec cat {} +); echo \$(pss \$pids) \$(echo \$pids | wc -w) \$(pss \$(cat \$cg/supervisor/cgroup.procs 2>/dev/null))"
 }
 daemon_pss() { H sh -c "$pss_of; echo \$(pss $(daemon_pid)) \$(anon $(daemon_pid))"; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "?"; else print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -89,28 +90,29 @@ for n in $counts; do
         running=$last
     done
     sleep "$settle"
-    per=() procs=() total=0
+    per=() procs=() nspawn=() total=0
     for i in $(seq "$n"); do
-        read -r kb np <<<"$(unit_pss "mem$i")" || die "cannot read the processes of mem$i"
+        read -r kb np ns <<<"$(unit_pss "mem$i")" || die "cannot read the processes of mem$i"
         [ -n "${kb:-}" ] && [ "$kb" -gt 0 ] || die "no PSS for mem$i"
-        per+=("$kb") procs+=("$np") total=$((total + kb))
+        per+=("$kb") procs+=("$np") nspawn+=("${ns:-0}") total=$((total + kb))
     done
     read -r dn an <<<"$(daemon_pss)"
     [ -n "${an:-}" ] && [ "$dn" -gt 0 ] || die "cannot read the daemon's PSS"
     med=$(printf '%s\n' "${per[@]}" | median)
     lo=$(printf '%s\n' "${per[@]}" | sort -n | head -n1) hi=$(printf '%s\n' "${per[@]}" | sort -n | tail -n1)
-    nprocs=$(printf '%s\n' "${procs[@]}" | median)
+    nprocs=$(printf '%s\n' "${procs[@]}" | median) med_nspawn=$(printf '%s\n' "${nspawn[@]}" | median)
     per_inst=$(awk -v a="$dn" -v b="$d0" -v n="$n" 'BEGIN {printf "%.0f", (a - b) / n}')
     anon_inst=$(awk -v a="$an" -v b="$a0" -v n="$n" 'BEGIN {printf "%.0f", (a - b) / n}')
-    rows+=("$(printf '| %9s | %6s MiB (%s–%s, %s processes) | %8s MiB | %6s MiB | %6s kB | %6s kB |' "$n" "$(mib "$med")" \
-        "$(mib "$lo")" "$(mib "$hi")" "$nprocs" "$(mib "$total")" "$(mib "$dn")" "$per_inst" "$anon_inst")")
+    rows+=("$(printf '| %9s | %6s MiB (%s–%s, %s processes) | %6s MiB | %8s MiB | %6s MiB | %6s kB | %6s kB |' "$n" \
+        "$(mib "$med")" "$(mib "$lo")" "$(mib "$hi")" "$nprocs" "$(mib "$med_nspawn")" "$(mib "$total")" "$(mib "$dn")" \
+        "$per_inst" "$anon_inst")")
 done
 
 {
     echo "pgnspawn $commit, idle instances (host image), PSS after ${settle} s idle, $(date -u '+%Y-%m-%d %H:%M UTC'); daemon with none running: PSS $(mib "$d0") MiB ($d0 kB), Pss_Anon $a0 kB"
     echo
-    echo "| instances | one instance's container, median (min–max)  | all instances | daemon PSS | daemon PSS per instance | daemon Pss_Anon per instance |"
-    echo "|-----------|---------------------------------------------|---------------|------------|-------------------------|------------------------------|"
+    echo "| instances | one instance's container, median (min–max)  | of which nspawn | all instances | daemon PSS | daemon PSS per instance | daemon Pss_Anon per instance |"
+    echo "|-----------|---------------------------------------------|-----------------|---------------|------------|-------------------------|------------------------------|"
     printf '%s\n' "${rows[@]}"
 } | tee "$build/bench-memory.txt"
 passed=1
