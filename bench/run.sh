@@ -55,7 +55,12 @@ finish() {
     fi
 }
 trap finish EXIT
-die() { echo "bench: $*" >&2; exit 1; }
+die() {
+    echo "bench: $*" >&2
+    # What the failed command and the daemon said (the host is still up until finish()).
+    [ "$booted" = 1 ] && H sh -c 'tail -n 5 /tmp/timed.err; journalctl -u pgnspawnd -n 15 --no-pager' >&2 2>/dev/null
+    exit 1
+}
 build=$(cd "${build:?usage: run.sh [--smoke] [--runs N] [--calls N] [--idle S] [--results FILE] BUILDDIR}" && pwd) || die "no build directory"
 out_file=$build/bench-results.txt; [ "$smoke" = 1 ] && out_file=$build/bench-smoke.txt
 
@@ -75,7 +80,7 @@ mgr="busctl --timeout=600 call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manage
 # timed SNIPPET: runs SNIPPET in the host, prints its wall time in ms; fails if it fails.
 timed() {
     local ms
-    ms=$(H sh -c "t0=\$(date +%s%N); { $1 ; } >/dev/null 2>&1 || exit 1; t1=\$(date +%s%N); echo \$(( (t1 - t0) / 1000000 ))") &&
+    ms=$(H sh -c "t0=\$(date +%s%N); { $1 ; } >/dev/null 2>/tmp/timed.err || exit 1; t1=\$(date +%s%N); echo \$(( (t1 - t0) / 1000000 ))") &&
         [ -n "$ms" ] && echo "$ms"
 }
 # ten SNIPPET: a snippet running SNIPPET (with $i = 1..10) ten times at once, failing if any fails.
