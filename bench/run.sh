@@ -55,7 +55,12 @@ finish() {
     fi
 }
 trap finish EXIT
-die() { echo "bench: $*" >&2; exit 1; }
+die() {
+    echo "bench: $*" >&2
+    # What the failed command and the daemon said (the host is still up until finish()).
+    [ "$booted" = 1 ] && H sh -c 'tail -n 5 /tmp/timed.err; journalctl -u pgnspawnd -n 15 --no-pager' >&2 2>/dev/null
+    exit 1
+}
 build=$(cd "${build:?usage: run.sh [--smoke] [--runs N] [--calls N] [--idle S] [--results FILE] BUILDDIR}" && pwd) || die "no build directory"
 out_file=$build/bench-results.txt; [ "$smoke" = 1 ] && out_file=$build/bench-smoke.txt
 
@@ -75,11 +80,18 @@ mgr="busctl --timeout=600 call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manage
 # timed SNIPPET: runs SNIPPET in the host, prints its wall time in ms; fails if it fails.
 timed() {
     local ms
-    ms=$(H sh -c "t0=\$(date +%s%N); { $1 ; } >/dev/null 2>&1 || exit 1; t1=\$(date +%s%N); echo \$(( (t1 - t0) / 1000000 ))") &&
+    ms=$(H sh -c "t0=\$(date +%s%N); { $1 ; } >/dev/null 2>/tmp/timed.err || exit 1; t1=\$(date +%s%N); echo \$(( (t1 - t0) / 1000000 ))") &&
         [ -n "$ms" ] && echo "$ms"
 }
 # ten SNIPPET: a snippet running SNIPPET (with $i = 1..10) ten times at once, failing if any fails.
 ten() { echo "pids=''; for i in 1 2 3 4 5 6 7 8 9 10; do ( $1 ) & pids=\"\$pids \$!\"; done; rc=0; for p in \$pids; do wait \$p || rc=1; done; [ \$rc = 0 ]"; }
+# quiet: until the daemon's spare cluster is there (it is made in the background 3 s after
+# a first start took the last one), so that its initdb runs in no measurement, pgnspawn's
+# or the bare tools'. At most 60 s.
+quiet() {
+    H sh -c 'for i in $(seq 600); do set -- /var/lib/pgnspawn/.spare-*/PG_VERSION; [ -f "$1" ] && exit 0; sleep 0.1; done; exit 1' ||
+        die "no spare cluster within 60 s"
+}
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "?"; else print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 med() { printf '%s\n' "$@" | median; }
 
@@ -123,6 +135,7 @@ for run in $(seq "$runs"); do
     H sh -c "$mgr Stop s bench" >/dev/null || die "Stop failed"
 
     # Bare tools on cluster 0.
+    quiet
     H rm -rf /var/lib/bare; H install -d -o postgres -g postgres /var/lib/bare
     bcold+=("$(timed "$(bare_cold 0)")") || die "bare cold start failed"
     bstop+=("$(timed "$(pgctl 0) stop -m fast")") || die "bare stop failed"
@@ -133,8 +146,10 @@ for run in $(seq "$runs"); do
     H sh -c 'rm -rf /var/lib/pgnspawn/par*'
     pcold+=("$(timed "$(ten "$mgr Start s par\$i")")") || die "10 cold Starts at once failed"
     H sh -c "$(ten "$mgr Stop s par\$i")" >/dev/null || die "10 Stops failed"
+    quiet
     pwarm+=("$(timed "$(ten "$mgr Start s par\$i")")") || die "10 warm Starts at once failed"
     H sh -c "$(ten "$mgr Stop s par\$i")" >/dev/null || die "10 Stops failed"
+    quiet
     bpcold+=("$(timed "$(ten "$(bare_cold '$i')")")") || die "10 bare cold starts at once failed"
     H sh -c "$(ten "$(pgctl '$i') stop -m fast")" >/dev/null || die "10 bare stops failed"
     bpwarm+=("$(timed "$(ten "$(pgctl '$i') start -w")")") || die "10 bare warm starts at once failed"

@@ -129,6 +129,7 @@ void ManagerObject::Start(sdbus::Result<>&& result, std::string name) {
         // A bad name, or one removed from the configuration, is refused before polkit is asked.
         const Instance& found = manager_.lookup_startable(name);
         const std::string checked = found.name();
+        log_debug(fmt::format("Starting instance {}: Start received.", checked), checked);
         authorized_as(action::Manage, found.config().created_by, *reply, [this, reply, checked](uint32_t) {
             // Looked up again: a reload may have removed or replaced the instance meanwhile.
             Instance& instance = manager_.lookup_startable(checked);

@@ -113,6 +113,8 @@ private:
     /// Runs a step; on success `next`, on failure fail(error); nothing once finished.
     void run_step(const Step& step, std::function<void()> next);
     void phase(const char* name);
+    /// A debug line per step done, whose timestamps show where a start spends its time.
+    void step_done(const char* step);
     /// Failures where the container's own words matter: journald may still be writing
     /// its last lines, so they are read a moment later.
     void fail_with_log(const std::string& error);
@@ -174,8 +176,12 @@ void ContainerStart::run() {
         c_.name);
     phase("creating");
     run_step(d_.prepare, [this] {
+        step_done("prepared");
         phase("starting");
-        clear_leftovers([this] { launch_unit(); });
+        clear_leftovers([this] {
+            step_done("leftovers cleared");
+            launch_unit();
+        });
     });
 }
 
@@ -232,6 +238,7 @@ void ContainerStart::unit_started(const std::string& error, bool unit_exists) {
     container_started_ = true;
     if (!error.empty())
         return fail_with_log(error);
+    step_done("unit started");
     // 5. Ready as the image kind judges it; 6. done.
     run_step(d_.ready, [this] { finish(""); });
 }
@@ -257,6 +264,10 @@ void ContainerStart::run_step(const Step& step, std::function<void()> next) {
     } catch (const std::exception& e) {
         fail(e.what());
     }
+}
+
+void ContainerStart::step_done(const char* step) {
+    log_debug(fmt::format("Starting instance {}: {}.", c_.name, step), c_.name);
 }
 
 void ContainerStart::phase(const char* name) {

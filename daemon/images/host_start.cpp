@@ -97,6 +97,7 @@ void HostStart::check_ready() {
     if (checked_ready_ || !postmaster_pid_ready(read_file(p_.data / "postmaster.pid"), not_before_epoch_))
         return;
     checked_ready_ = true;
+    log_debug(fmt::format("Starting instance {}: postmaster.pid says ready.", c_.name), c_.name);
     ready_watch_.reset();
     if (fresh_cluster_) {
         phase_("provisioning");
@@ -137,6 +138,7 @@ void HostStart::verify_as_user(bool provision_on_failure) {
     pg_->connect(user_connection_params(c_, c_.listen_address, "pgnspawnd"), [this, checked](const std::string& error) {
         if (!error.empty())
             return checked(as_user_failure(c_, error, PgConnection::Stage::Connect));
+        log_debug(fmt::format("Starting instance {}: connected as the user.", c_.name), c_.name);
         pg_->query(kRoleAttributesSql, [this, checked](const std::string& error2, PgRows rows) {
             if (!error2.empty())
                 return checked(fmt::format("reading the role's attributes as \"{}\" failed: {}", c_.user, error2));

@@ -29,6 +29,14 @@ bool journal_available() {
 }
 }  // namespace
 
+bool debug_logging() {
+    static const bool enabled = [] {
+        const char* level = std::getenv("PGNSPAWN_LOG_LEVEL");
+        return level && std::string(level) == "debug";
+    }();
+    return enabled;
+}
+
 void log_at(int priority, std::string_view message, std::string_view instance, std::string_view unit) {
     if (!journal_available()) {
         std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());

@@ -12,6 +12,13 @@ namespace pgnspawn {
 
 void log_at(int priority, std::string_view message, std::string_view instance = {}, std::string_view unit = {});
 
+/// Debug lines are written only when the daemon runs with PGNSPAWN_LOG_LEVEL=debug (the
+/// steps of each start, for bench/trace.sh); otherwise they cost nothing but the check.
+bool debug_logging();
+inline void log_debug(std::string_view m, std::string_view instance = {}, std::string_view unit = {}) {
+    if (debug_logging())
+        log_at(7, m, instance, unit);
+}
 inline void log_info(std::string_view m, std::string_view instance = {}, std::string_view unit = {}) {
     log_at(6, m, instance, unit);
 }

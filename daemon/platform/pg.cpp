@@ -41,7 +41,10 @@ namespace {
 
 /// At most kMaxWorkers threads connect at a time, taking jobs in order; a worker ends as
 /// soon as there is nothing queued, so an idle daemon has no thread of its own beyond the
-/// loop. Never destroyed: a worker may outlive everything else at exit.
+/// loop. Never destroyed: a worker may outlive everything else at exit. A worker mostly
+/// waits (for the server to fork a backend and answer), so instances that become ready
+/// together are connected to together: with 2 workers, ten warm Starts at once queued
+/// their readiness round trips behind each other (bench/trace.sh).
 class ConnectWorkers {
 public:
     static ConnectWorkers& instance() {
@@ -73,7 +76,7 @@ public:
     }
 
 private:
-    static constexpr int kMaxWorkers = 2;
+    static constexpr int kMaxWorkers = 16;
 
     void work() {
         for (;;) {

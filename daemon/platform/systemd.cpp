@@ -127,6 +127,7 @@ void SystemdClient::start_transient_service(const TransientService& service,
             if (e)
                 return done(fmt::format("systemd refused to start {}: {}", unit, describe(*e)),
                             e->getName() == "org.freedesktop.systemd1.UnitExists");
+            log_debug(fmt::format("systemd queued the start job of {}.", unit));
             jobs_[job] = [unit, done](const std::string& result) {
                 if (result == "done")
                     done("", false);

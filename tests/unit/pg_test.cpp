@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +65,20 @@ TEST(TidyPgMessage, LeadingWhitespaceIsRemoved) {
 
 using Clock = std::chrono::steady_clock;
 
+/// A TCP socket listening on 127.0.0.1, on a port the kernel picked (stored in `port`).
+int loopback_listener(int backlog, uint16_t& port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(listen(fd, backlog), 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
 /// Speaks just enough of the PostgreSQL protocol to make libpq compute a SCRAM proof with
 /// a huge iteration count, noting when it asked (t1) and when the proof came (t2); then
 /// it hangs up. Runs on a thread of its own.
@@ -72,15 +87,7 @@ public:
     static constexpr int kIterations = 4096 * 128;  // 0.5 to 1 s of PBKDF2 in libpq here
 
     SlowScramServer() {
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-        EXPECT_EQ(listen(listener_, 1), 0);
-        socklen_t len = sizeof a;
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listener_ = loopback_listener(1, port_);
         thread_ = std::thread([this] { serve(); });
         pthread_setname_np(thread_.native_handle(), "fake-pg");  // not counted as a worker
     }
@@ -284,6 +291,84 @@ private:
     std::function<void()> then_;
     Clock::time_point deadline_{};
 };
+
+/// Accepts every connection and never answers: a server whose backends are slow to start.
+/// Counts what it has accepted; hangs up on all of them when destroyed or told to.
+class SilentServer {
+public:
+    SilentServer() {
+        listener_ = loopback_listener(64, port_);
+        thread_ = std::thread([this] {
+            for (int fd; (fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+                // A connection counts once libpq has sent its startup packet over it.
+                char byte = 0;
+                if (recv(fd, &byte, 1, MSG_PEEK) == 1)
+                    ++accepted_;
+                std::lock_guard lock(mutex_);
+                if (hung_up_)
+                    close(fd);
+                else
+                    fds_.push_back(fd);
+            }
+        });
+        pthread_setname_np(thread_.native_handle(), "fake-pg");
+    }
+    ~SilentServer() {
+        hang_up();
+        shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        close(listener_);
+    }
+    /// From now on every connection is closed, those to come at once.
+    void hang_up() {
+        std::lock_guard lock(mutex_);
+        hung_up_ = true;
+        for (int fd : fds_)
+            close(fd);
+        fds_.clear();
+    }
+    int accepted() const { return accepted_; }
+    PgParams params() const {
+        return {
+            {"host", "127.0.0.1"},  {"port", std::to_string(port_)}, {"user", "u"}, {"password", "p"}, {"dbname", "d"},
+            {"sslmode", "disable"}, {"gssencmode", "disable"}};
+    }
+
+private:
+    int listener_ = -1;
+    uint16_t port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::vector<int> fds_;
+    bool hung_up_ = false;
+    std::atomic<int> accepted_{0};
+};
+
+TEST(PgConnection, TenConnectsAtOnceAreUnderWayTogether) {
+    // Ten instances that become ready together (ten Starts at once) are each checked with
+    // a connect; one waiting for its server must not hold up the others.
+    SilentServer server;
+    EventLoop loop;
+    std::vector<std::unique_ptr<PgConnection>> conns;
+    int answered = 0;
+    for (int i = 0; i < 10; ++i) {
+        conns.push_back(std::make_unique<PgConnection>(loop, std::chrono::seconds(20)));
+        conns.back()->connect(server.params(), [&](const std::string&) {
+            if (++answered == 10)
+                loop.exit(0);
+        });
+    }
+    int under_way = 0;
+    Poll poll(loop);
+    poll.until([&] { return server.accepted() == 10; }, std::chrono::seconds(3),
+               [&] {
+                   under_way = server.accepted();
+                   server.hang_up();  // every connect fails now, and the loop ends once all have
+               });
+    loop.run();
+    EXPECT_EQ(under_way, 10) << "connects under way at once, within 3 s";
+    EXPECT_EQ(answered, 10);
+}
 
 TEST(PgConnection, DestroyedWhileConnectingLeavesNothingBehind) {
     // Destroyed while its worker is inside libpq's connect (computing the SCRAM proof):

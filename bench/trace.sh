@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Where the time of "10 at once, warm" goes: ten warm Starts of par1..par10 sent together,
+# then ten bare `pg_ctl start -w` together, in the same booted test host, ROUNDS times
+# each, alternating; for each round a per-phase timeline (bench/trace_timeline.py: the
+# daemon's journal lines, machined's and systemd's about the units, PostgreSQL's own "ready
+# to accept connections", the client's return) as offsets from the moment the ten were sent.
+#
+#   sudo bash bench/trace.sh [--rounds N] BUILDDIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+rounds=3 build=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=$2; shift ;;
+        *) build=$1 ;;
+    esac
+    shift
+done
+testhost="$here/../tests/testhost.sh"
+# shellcheck source=../tests/lib/e2e.sh
+source "$here/../tests/lib/e2e.sh"  # H
+die() { echo "trace: $*" >&2; exit 1; }
+build=$(cd "${build:?usage: trace.sh [--rounds N] BUILDDIR}" && pwd) || die "no build directory"
+# The daemon's debug lines: one per step of each start.
+host_etc=$(mktemp -d)
+trap 'bash "$testhost" shutdown >/dev/null 2>&1; rm -rf "$host_etc"' EXIT
+mkdir -p "$host_etc/systemd/system/pgnspawnd.service.d"
+printf '[Service]\nEnvironment=PGNSPAWN_LOG_LEVEL=debug\n' >"$host_etc/systemd/system/pgnspawnd.service.d/debug.conf"
+PGNSPAWN_TESTHOST_HOST_ETC="$host_etc" PGNSPAWN_TESTHOST_ETC="$here/etc" bash "$testhost" boot "$build" >/dev/null || die "the test host did not boot"
+H sh -c 'cat > /usr/local/bin/trace_timeline && chmod 755 /usr/local/bin/trace_timeline' <"$here/trace_timeline.py"
+bin=$(H sh -c 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1')
+mgr="busctl --timeout=600 call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager"
+pgctl="runuser -u postgres -- $bin/pg_ctl -D /var/lib/bare/\$i/data -o \"-c port=\$((5600 + \$i)) -c listen_addresses=127.0.0.1 -c unix_socket_directories=/var/lib/bare/\$i -c log_line_prefix='%n '\" -l /var/lib/bare/\$i/log"
+# CPU time (ms) the start cost each part: the system's services (their main processes'
+# /proc/PID/stat, with reaped children, in ticks: the test hosts of several engineers may
+# share one cgroup tree, so a service's cgroup is not its own), the ten containers' units (nspawn + PostgreSQL; units_payload: what runs in the container, from
+# nspawn's inner child to PostgreSQL and the backends it forked) or the ten bare
+# postmasters (with their reaped children). Not the clients (busctl, runuser + pg_ctl).
+cpu_snap='cg=/sys/fs/cgroup; [ -d $cg/unified ] && cg=$cg/unified; hz=$(getconf CLK_TCK)
+    t() { for p in "$@"; do cut -d" " -f14-17 /proc/$p/stat; done | awk -v hz=$hz "{s += \$1 + \$2 + \$3 + \$4} END {print s * 1000000 / hz}"; }
+    m() { t $(systemctl show -p MainPID --value $1); }
+    echo daemon=$(m pgnspawnd) systemd=$(t 1) dbus=$(m dbus) journald=$(m systemd-journald) machined=$(m systemd-machined) units=$(cat $cg/machine.slice/pgnspawn-par*.service/cpu.stat 2>/dev/null | awk "/^usage_usec/ {s += \$2} END {print s + 0}") units_payload=$(cat $cg/machine.slice/pgnspawn-par*.service/payload/cpu.stat 2>/dev/null | awk "/^usage_usec/ {s += \$2} END {print s + 0}") postmasters=$(t $(for f in /var/lib/bare/*/data/postmaster.pid; do [ -f $f ] && head -n1 $f; done))'
+cpu_delta='awk "{for (i = 1; i <= NF; i++) {split(\$i, kv, \"=\"); v[NR, kv[1]] = kv[2]; k[i] = kv[1]}} END {printf \"  CPU ms:\"; for (i = 1; i <= NF; i++) printf \" %s %.0f\", k[i], (v[2, k[i]] - v[1, k[i]]) / 1000; print \"\"}"'
+ten() { echo "for i in 1 2 3 4 5 6 7 8 9 10; do ( $1 ) & done; wait"; }
+
+# Initialise both sides once: ten instances (cold Start, Stop) and ten bare clusters.
+H sh -c "$(ten "$mgr Start s par\$i >/dev/null && $mgr Stop s par\$i >/dev/null")" || die "initialising failed"
+H sh -c "rm -rf /var/lib/bare; install -d -o postgres -g postgres /var/lib/bare; $(ten "install -d -o postgres -g postgres /var/lib/bare/\$i && runuser -u postgres -- $bin/initdb -D /var/lib/bare/\$i/data -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null")" ||
+    die "initdb failed"
+# The spare cluster the first starts asked for, made before anything is measured.
+H sh -c 'for i in $(seq 600); do set -- /var/lib/pgnspawn/.spare-*/PG_VERSION; [ -f "$1" ] && exit 0; sleep 0.1; done; exit 1' ||
+    die "no spare cluster within 60 s"
+sleep 2
+for r in $(seq "$rounds"); do
+    echo "== round $r of $rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+    H sh -c "rm -rf /tmp/ends; mkdir /tmp/ends; sleep 1; { $cpu_snap; } > /tmp/cpu; t0=\$(date +%s%N);
+        $(ten "$mgr Start s par\$i >/dev/null; date +%s%N > /tmp/ends/par\$i")
+        t1=\$(date +%s%N); echo \"all ten: \$(( (t1 - t0) / 1000000 )) ms\"; sleep 1
+        { $cpu_snap; } >> /tmp/cpu; $cpu_delta /tmp/cpu
+        /usr/local/bin/trace_timeline pgnspawn \$t0 /tmp/ends" || die "pgnspawn round failed"
+    H sh -c "$(ten "$mgr Stop s par\$i >/dev/null")"
+    H sh -c "rm -rf /tmp/ends; mkdir /tmp/ends; rm -f /var/lib/bare/*/log; sleep 1; { $cpu_snap; } > /tmp/cpu; t0=\$(date +%s%N);
+        $(ten "$pgctl start -w >/dev/null; date +%s%N > /tmp/ends/\$i")
+        t1=\$(date +%s%N); echo \"all ten: \$(( (t1 - t0) / 1000000 )) ms\"; sleep 1
+        { $cpu_snap; } >> /tmp/cpu; $cpu_delta /tmp/cpu
+        /usr/local/bin/trace_timeline bare \$t0 /tmp/ends /var/lib/bare/*/log" || die "bare round failed"
+    H sh -c "$(ten "$pgctl stop -m fast >/dev/null")"
+done
