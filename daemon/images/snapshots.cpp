@@ -144,8 +144,10 @@ void SnapshotStore::run_next(const std::string& instance) {
                     loop_.post(
                         [this, instance] {
                             auto it = drops_due_.find(instance);
-                            if (it != drops_due_.end() && !busy_.count(instance))
-                                drop_replaced(it->second);
+                            if (it == drops_due_.end() || busy_.count(instance))
+                                return;
+                            const InstanceConfig c = it->second;  // drop_replaced() erases the entry
+                            drop_replaced(c);
                         },
                         lifetime_.token(), instance);
                 },
