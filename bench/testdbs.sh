@@ -72,7 +72,7 @@ for k in $(seq "$td_reps"); do
         # Idle, as while a test runs: the snapshot's ready copy is made meanwhile.
         sleep 2
         td_rest+=("$(timed "$mgr Restore ss bench s$k")") || die "Restore failed"
-        # Right after: waits for the previous Restore's background work (drop, new copy).
+        # Right after: waits for the previous Restore's new ready copy (its drop is deferred).
         td_rest_now+=("$(timed "$mgr Restore ss bench s$k")") || die "Restore failed"
     fi
 done

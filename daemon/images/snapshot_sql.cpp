@@ -138,13 +138,11 @@ std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, 
 
 std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
     const std::string db = quote_identifier(conn, c.database);
-    const std::string replaced = quote_identifier(conn, kReplacedDatabase);
+    const std::string db_literal = quote_literal(conn, c.database);
     std::vector<SqlStep> steps{
         must_exist(conn, c, snapshot),
-        // Normally dropped after the last Restore already. Only reads run before the swap
-        // unless something is missing: DROP and CREATE DATABASE would lock pg_database.
-        condition(count_sql(conn, kReplacedDatabase)),
-        run_if(1, fmt::format("DROP DATABASE {} WITH (FORCE)", replaced)),
+        // Only reads run before the swap unless something is missing: DROP and CREATE
+        // DATABASE would lock pg_database, and DROP checkpoints.
         // The database was dropped by hand: an empty one stands in, to be replaced.
         condition(count_sql(conn, c.database)),
         run_if(0, create_database_sql(conn, c)),
@@ -153,20 +151,32 @@ std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& 
     append_make_ready(steps, conn, c, snapshot);
     // One transaction: a Restore interrupted at any point leaves the old database or the
     // new one under its name, never neither. Renaming waits for the ended sessions to go.
+    // The replaced database is named after its oid, unique while it exists, so a Restore
+    // never waits for the drop of the one before (dropped later, while idle).
     steps.push_back(plain(fmt::format(
-        "BEGIN; {}; ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} RENAME TO {}; ALTER DATABASE {} OWNER TO {}; "
-        "ALTER DATABASE {} ALLOW_CONNECTIONS true; COMMENT ON DATABASE {} IS NULL; COMMIT",
-        terminate_sql(conn, c.database), db, replaced, quote_identifier(conn, ready_database(snapshot)), db, db,
-        quote_identifier(conn, c.user), db, db)));
+        "BEGIN; {}; DO $pgnspawn$BEGIN EXECUTE pg_catalog.format('ALTER DATABASE %I RENAME TO %I', {}, '{}' || "
+        "(SELECT oid FROM pg_catalog.pg_database WHERE datname = {})); END$pgnspawn$; ALTER DATABASE {} RENAME TO {}; "
+        "ALTER DATABASE {} OWNER TO {}; ALTER DATABASE {} ALLOW_CONNECTIONS true; COMMENT ON DATABASE {} IS NULL; "
+        "COMMIT",
+        terminate_sql(conn, c.database), db_literal, kReplacedPrefix, db_literal,
+        quote_identifier(conn, ready_database(snapshot)), db, db, quote_identifier(conn, c.user), db, db)));
     return steps;
 }
 
 std::vector<SqlStep> prepare_restore_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
-    // DROP DATABASE checkpoints; done here, while idle, rather than in the next Restore.
-    std::vector<SqlStep> steps{
-        plain(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(conn, kReplacedDatabase)))};
+    // Only the copy: WAL_LOG does not checkpoint, so the next Restore waits for no more
+    // than this. Replaced databases are dropped later (replaced_databases_sql()).
+    std::vector<SqlStep> steps;
     append_make_ready(steps, conn, c, snapshot);
     return steps;
+}
+
+std::string replaced_databases_sql() {
+    // The unsuffixed name is what a pgnspawnd before unique names left.
+    return fmt::format(
+        "SELECT d.datname FROM pg_catalog.pg_database d WHERE d.datname = '{}' OR starts_with(d.datname, '{}') "
+        "ORDER BY 1",
+        kReplacedDatabase, kReplacedPrefix);
 }
 
 std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot) {
@@ -201,14 +211,16 @@ std::string leftovers_sql() {
     // for a snapshot without a valid ready copy.
     return fmt::format(
         "SELECT 'drop', d.datname FROM pg_catalog.pg_database d WHERE d.datname IN ('{0}', 'pgnspawn_restoring') "
-        "OR starts_with(d.datname, '{1}') OR (starts_with(d.datname, '{2}') AND NOT EXISTS ("
+        "OR starts_with(d.datname, '{1}') OR starts_with(d.datname, '{8}') OR (starts_with(d.datname, '{2}') AND NOT "
+        "EXISTS ("
         "SELECT FROM pg_catalog.pg_database s WHERE s.datname = '{3}' || substr(d.datname, {4}) AND EXISTS ({5}))) "
         "UNION ALL SELECT 'ready', substr(s.datname, {6}) FROM pg_catalog.pg_database s "
         "WHERE starts_with(s.datname, '{3}') AND NOT EXISTS ({7}) ORDER BY 1, 2",
         kReplacedDatabase, kSnapshotPartialPrefix, kReadyPrefix, kSnapshotPrefix, std::strlen(kReadyPrefix) + 1,
         ready_matches_sql("d.datname", "s.oid"), std::strlen(kSnapshotPrefix) + 1,
         ready_matches_sql(fmt::format("'{}' || substr(s.datname, {})", kReadyPrefix, std::strlen(kSnapshotPrefix) + 1),
-                          "s.oid"));
+                          "s.oid"),
+        kReplacedPrefix);
 }
 
 std::vector<SnapshotInfo> parse_snapshot_rows(const PgRows& rows) {

@@ -115,6 +115,7 @@ void SnapshotStore::require_supported(const InstanceConfig& c) {
 void SnapshotStore::enqueue(const InstanceConfig& c, Build build,
                             std::function<void(const std::optional<DomainError>&, PgRows)> then) {
     require_supported(c);
+    drop_timers_.erase(c.name);  // not idle any more
     queues_[c.name].push_back([this, c, build = std::move(build), then = std::move(then)]() mutable {
         auto& job = running_[c.name];
         job = std::make_unique<Job>(loop_, timeout_);
@@ -135,6 +136,22 @@ void SnapshotStore::run_next(const std::string& instance) {
     auto& queue = queues_[instance];
     if (queue.empty()) {
         busy_.erase(instance);
+        if (drops_due_.count(instance))
+            drop_timers_[instance] = loop_.add_timer(
+                kDropWhenIdle,
+                [this, instance] {
+                    // Not from inside the timer's own callback: drop_replaced() removes it.
+                    loop_.post(
+                        [this, instance] {
+                            auto it = drops_due_.find(instance);
+                            if (it == drops_due_.end() || busy_.count(instance))
+                                return;
+                            const InstanceConfig c = it->second;  // drop_replaced() erases the entry
+                            drop_replaced(c);
+                        },
+                        lifetime_.token(), instance);
+                },
+                instance);
         return;
     }
     busy_.insert(instance);
@@ -162,7 +179,8 @@ void SnapshotStore::restore(const InstanceConfig& c, const std::string& snapshot
         c, [c, snapshot](PGconn* conn) { return restore_snapshot_steps(conn, c, snapshot); },
         [this, c, snapshot, done = std::move(done)](const std::optional<DomainError>& e, PgRows) {
             done(e);
-            prepare(c, snapshot);  // after a failure too: a replaced database may be left
+            prepare(c, snapshot);  // first: the next Restore waits for the copy, not the drops
+            replaced(c);           // after a failure too: a replaced database may be left
         });
 }
 
@@ -172,6 +190,45 @@ void SnapshotStore::prepare(const InstanceConfig& c, const std::string& snapshot
         [name = c.name, snapshot](const std::optional<DomainError>& e, PgRows) {
             if (e)
                 log_warning(fmt::format("Failed to make the ready copy of snapshot {}: {}", snapshot, e->what()), name);
+        });
+}
+
+void SnapshotStore::replaced(const InstanceConfig& c) {
+    drops_due_.insert_or_assign(c.name, c);
+    if (++replaced_count_[c.name] >= kMaxReplaced)
+        drop_replaced(c);
+}
+
+void SnapshotStore::drop_replaced(const InstanceConfig& c) {
+    drops_due_.erase(c.name);
+    replaced_count_.erase(c.name);
+    enqueue(
+        c, [](PGconn*) { return std::vector<SqlStep>{statement(replaced_databases_sql())}; },
+        [this, c](const std::optional<DomainError>& e, PgRows rows) {
+            if (e)
+                return log_warning(fmt::format("Failed to look for replaced databases: {}", e->what()), c.name);
+            if (rows.empty())
+                return;
+            std::vector<std::string> drops;
+            for (const auto& row : rows)
+                drops.push_back(row.at(0));
+            // Queued behind whatever came meanwhile: a Restore asked for now goes first.
+            drop_databases(c, std::move(drops), "a database a Restore replaced");
+        });
+}
+
+void SnapshotStore::drop_databases(const InstanceConfig& c, std::vector<std::string> drops, const char* what) {
+    enqueue(
+        c,
+        [drops](PGconn* conn) {
+            std::vector<SqlStep> steps;
+            for (const auto& d : drops)
+                steps.push_back(statement(drop_database_sql(conn, d)));
+            return steps;
+        },
+        [name = c.name, what](const std::optional<DomainError>& e, PgRows) {
+            if (e)
+                log_warning(fmt::format("Failed to drop {}: {}", what, e->what()), name);
         });
 }
 
@@ -193,19 +250,7 @@ void SnapshotStore::instance_running(const InstanceConfig& c) {
             if (!drops.empty()) {
                 log_info(fmt::format("Dropping {} database(s) left by interrupted snapshot operations.", drops.size()),
                          c.name);
-                enqueue(
-                    c,
-                    [drops](PGconn* conn) {
-                        std::vector<SqlStep> steps;
-                        for (const auto& d : drops)
-                            steps.push_back(statement(drop_database_sql(conn, d)));
-                        return steps;
-                    },
-                    [name = c.name](const std::optional<DomainError>& e, PgRows) {
-                        if (e)
-                            log_warning(fmt::format("Failed to drop a leftover of a snapshot operation: {}", e->what()),
-                                        name);
-                    });
+                drop_databases(c, std::move(drops), "a leftover of a snapshot operation");
             }
             for (const auto& snapshot : readies)
                 prepare(c, snapshot);

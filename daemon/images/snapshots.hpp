@@ -4,8 +4,9 @@
 // as the superuser over the unix socket. A snapshot is made under a temporary name and
 // renamed once complete, so a failure (a full disk) leaves none half-made. Each snapshot
 // has a ready copy (pgnspawn_ready_NAME, owned by the role) made ahead of time while idle,
-// so Restore only ends the sessions and swaps names in one transaction; the replaced
-// database is dropped and the copy made anew afterwards. The SQL is built by pure
+// so Restore only ends the sessions and swaps names in one transaction; the copy is made
+// anew right after, and the replaced databases (each under its own name) are dropped
+// together once the instance has been idle a moment, as every DROP DATABASE checkpoints. The SQL is built by pure
 // functions (snapshot_sql.cpp, unit-tested); libpq's strings are held by PqString.
 #pragma once
 
@@ -34,7 +35,10 @@ inline constexpr const char* kSnapshotPrefix = "pgnspawn_snap_";
 inline constexpr const char* kSnapshotPartialPrefix = "pgnspawn_part_";
 /// The copy of snapshot NAME that its next Restore puts in place of the database.
 inline constexpr const char* kReadyPrefix = "pgnspawn_ready_";
-/// The database a Restore replaced, until it is dropped in the background.
+/// A database a Restore replaced, until it is dropped in the background: the prefix and
+/// the database's oid, so that each Restore's is its own.
+inline constexpr const char* kReplacedPrefix = "pgnspawn_replaced_";
+/// What a pgnspawnd before kReplacedPrefix named the replaced database; swept the same way.
 inline constexpr const char* kReplacedDatabase = "pgnspawn_replaced";
 
 struct SnapshotInfo {
@@ -72,8 +76,10 @@ std::vector<SqlStep> take_snapshot_steps(PGconn* conn, const InstanceConfig& c, 
 /// The ready copy of `snapshot`: kReadyPrefix + snapshot.
 std::string ready_database(const std::string& snapshot);
 std::vector<SqlStep> restore_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
-/// After a Snapshot or Restore, while idle: drops the replaced database, makes the ready copy.
+/// After a Snapshot or Restore: makes the ready copy, unless a valid one exists.
 std::vector<SqlStep> prepare_restore_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
+/// Rows: (database) for each database a Restore replaced.
+std::string replaced_databases_sql();
 std::vector<SqlStep> delete_snapshot_steps(PGconn* conn, const InstanceConfig& c, const std::string& snapshot);
 std::vector<SqlStep> reset_database_steps(PGconn* conn, const InstanceConfig& c);
 /// Rows: snapshot name, created µs (from the database's COMMENT), size in bytes.
@@ -88,6 +94,12 @@ std::vector<SnapshotInfo> parse_snapshot_rows(const PgRows& rows);
 /// snapshot names as last read from its cluster.
 class SnapshotStore {
 public:
+    /// How long an instance's snapshot operations must have been idle before the replaced
+    /// databases are dropped (each DROP DATABASE checkpoints; a Restore waits for it).
+    static constexpr std::chrono::milliseconds kDropWhenIdle{500};
+    /// Replaced databases that may wait for an idle moment; with more, they go at once.
+    static constexpr int kMaxReplaced = 8;
+
     using Done = std::function<void(const std::optional<DomainError>& error)>;
     using Listed = std::function<void(const std::optional<DomainError>& error, std::vector<SnapshotInfo>)>;
 
@@ -126,6 +138,13 @@ private:
     void remember(const std::string& instance, const std::vector<SnapshotInfo>& infos);
     /// Queues prepare_restore_steps(); a failure is only logged (Restore makes the copy then).
     void prepare(const InstanceConfig& c, const std::string& snapshot);
+    /// A Restore replaced a database: it is dropped once the instance has been idle for
+    /// kDropWhenIdle, or at once (after what is queued) when kMaxReplaced are waiting.
+    void replaced(const InstanceConfig& c);
+    /// Queues the drop of every replaced database, in one operation.
+    void drop_replaced(const InstanceConfig& c);
+    /// Queues DROP DATABASE of each; a failure is logged, naming `what` was dropped.
+    void drop_databases(const InstanceConfig& c, std::vector<std::string> drops, const char* what);
 
     EventLoop& loop_;
     std::filesystem::path (*socket_dir_)(const InstanceConfig&);
@@ -135,6 +154,9 @@ private:
     std::set<std::string> busy_;                                       ///< an operation runs or is due
     std::map<std::string, std::vector<std::string>> names_;            ///< as last read, by instance
     std::set<std::string> reading_;                                    ///< a refresh_if_unknown() is under way
+    std::map<std::string, InstanceConfig> drops_due_;                  ///< replaced databases wait, by instance
+    std::map<std::string, int> replaced_count_;                        ///< how many, as far as known
+    std::map<std::string, EventSource> drop_timers_;                   ///< armed while idle with drops due
     std::function<void(const std::string&)> listener_;
     Lifetime lifetime_;
 };

@@ -101,49 +101,59 @@ void expect_make_ready_at(const std::vector<SqlStep>& steps, std::size_t at) {
 TEST(SnapshotSql, RestoreSwapsInTheReadyCopyInOneTransaction) {
     Unconnected conn;
     const auto steps = restore_snapshot_steps(conn.get(), config(), "m-1");
-    ASSERT_EQ(steps.size(), 11u);
+    ASSERT_EQ(steps.size(), 9u);
     EXPECT_EQ(steps[0].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_snap_m-1'");
     ASSERT_TRUE(steps[0].required_count);
     EXPECT_EQ(*steps[0].required_count, 1);
     EXPECT_STREQ(steps[0].error->name(), error_name::NoSuchSnapshot);
-    EXPECT_EQ(steps[1].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'pgnspawn_replaced'");
-    EXPECT_TRUE(steps[1].condition);
-    EXPECT_EQ(steps[2].sql, "DROP DATABASE \"pgnspawn_replaced\" WITH (FORCE)");
-    ASSERT_TRUE(steps[2].run_if);
-    EXPECT_EQ(*steps[2].run_if, 1);
     // A database dropped by hand is stood in for by an empty one, which is then replaced.
-    EXPECT_EQ(steps[3].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'hwdb'");
-    EXPECT_TRUE(steps[3].condition);
-    EXPECT_EQ(steps[4].sql, "CREATE DATABASE \"hwdb\" OWNER \"hw\"");
-    ASSERT_TRUE(steps[4].run_if);
-    EXPECT_EQ(*steps[4].run_if, 0);
+    EXPECT_EQ(steps[1].sql, "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'hwdb'");
+    EXPECT_TRUE(steps[1].condition);
+    EXPECT_EQ(steps[2].sql, "CREATE DATABASE \"hwdb\" OWNER \"hw\"");
+    ASSERT_TRUE(steps[2].run_if);
+    EXPECT_EQ(*steps[2].run_if, 0);
     // Without a valid ready copy (the first Restore after a daemon upgrade), one is made.
-    expect_make_ready_at(steps, 5);
-    // The swap: one query string, one transaction, so no moment without the database.
-    EXPECT_EQ(steps[10].sql,
+    expect_make_ready_at(steps, 3);
+    // The swap: one query string, one transaction, so no moment without the database. The
+    // replaced database takes a name of its own (its oid): no earlier one is in the way.
+    EXPECT_EQ(steps[8].sql,
               "BEGIN; SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE "
-              "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid(); ALTER DATABASE \"hwdb\" RENAME TO "
-              "\"pgnspawn_replaced\"; ALTER DATABASE \"pgnspawn_ready_m-1\" RENAME TO \"hwdb\"; ALTER DATABASE "
-              "\"hwdb\" OWNER TO \"hw\"; ALTER DATABASE \"hwdb\" ALLOW_CONNECTIONS true; COMMENT ON DATABASE "
-              "\"hwdb\" IS NULL; COMMIT");
-    EXPECT_FALSE(steps[10].run_if);
-    // Nothing drops the database, and with a ready copy and nothing left over, only reads
-    // run before the swap: no DROP or CREATE (each checkpoints or locks pg_database).
-    for (std::size_t i = 0; i + 1 < steps.size(); ++i) {
+              "datname = 'hwdb' AND pid <> pg_catalog.pg_backend_pid(); DO $pgnspawn$BEGIN EXECUTE "
+              "pg_catalog.format('ALTER DATABASE %I RENAME TO %I', 'hwdb', 'pgnspawn_replaced_' || (SELECT oid FROM "
+              "pg_catalog.pg_database WHERE datname = 'hwdb')); END$pgnspawn$; ALTER DATABASE \"pgnspawn_ready_m-1\" "
+              "RENAME TO \"hwdb\"; ALTER DATABASE \"hwdb\" OWNER TO \"hw\"; ALTER DATABASE \"hwdb\" "
+              "ALLOW_CONNECTIONS true; COMMENT ON DATABASE \"hwdb\" IS NULL; COMMIT");
+    EXPECT_FALSE(steps[8].run_if);
+    // Nothing drops the database or waits for a drop (each DROP DATABASE checkpoints), and
+    // with a ready copy only reads run before the swap: no DROP or CREATE.
+    for (std::size_t i = 0; i < steps.size(); ++i) {
         EXPECT_THAT(steps[i].sql, ::testing::Not(HasSubstr("\"hwdb\" WITH"))) << steps[i].sql;
-        if (!steps[i].run_if) {
+        EXPECT_THAT(steps[i].sql, ::testing::Not(HasSubstr("pgnspawn_replaced\""))) << steps[i].sql;
+        if (!steps[i].run_if && i + 1 < steps.size()) {
             EXPECT_THAT(steps[i].sql, ::testing::StartsWith("SELECT ")) << steps[i].sql;
         }
     }
 }
 
-TEST(SnapshotSql, PrepareDropsTheReplacedDatabaseThenMakesTheReadyCopy) {
+TEST(SnapshotSql, PrepareOnlyMakesTheReadyCopyAndDropsNothing) {
     Unconnected conn;
     const auto steps = prepare_restore_steps(conn.get(), config(), "m-1");
-    ASSERT_EQ(steps.size(), 6u);
-    EXPECT_EQ(steps[0].sql, "DROP DATABASE IF EXISTS \"pgnspawn_replaced\" WITH (FORCE)");
-    EXPECT_FALSE(steps[0].run_if);
-    expect_make_ready_at(steps, 1);
+    ASSERT_EQ(steps.size(), 5u);
+    expect_make_ready_at(steps, 0);
+    // The only DROP is of a stale ready copy, and only when a new one is made.
+    for (const auto& step : steps)
+        if (step.sql.find("DROP") != std::string::npos) {
+            EXPECT_THAT(step.sql, HasSubstr("pgnspawn_ready_m-1"));
+            ASSERT_TRUE(step.run_if);
+        }
+}
+
+TEST(SnapshotSql, ReplacedDatabasesAreEachRestoresAndTheOldName) {
+    EXPECT_EQ(replaced_databases_sql(),
+              "SELECT d.datname FROM pg_catalog.pg_database d WHERE d.datname = 'pgnspawn_replaced' OR "
+              "starts_with(d.datname, 'pgnspawn_replaced_') ORDER BY 1");
+    // The prefix and an oid (at most 10 digits) fit PostgreSQL's 63 bytes.
+    EXPECT_LE(std::string(kReplacedPrefix).size() + 10, 63u);
 }
 
 TEST(SnapshotSql, ReadyCopyNamesFitPostgresqlIdentifiers) {
@@ -155,6 +165,7 @@ TEST(SnapshotSql, LeftoversAreReplacedPartialAndStrayReadyCopies) {
     const std::string sql = leftovers_sql();
     EXPECT_THAT(sql, HasSubstr("d.datname IN ('pgnspawn_replaced', 'pgnspawn_restoring')"));
     EXPECT_THAT(sql, HasSubstr("starts_with(d.datname, 'pgnspawn_part_')"));
+    EXPECT_THAT(sql, HasSubstr("starts_with(d.datname, 'pgnspawn_replaced_')"));
     // A ready copy is kept only while it matches an existing snapshot's oid.
     EXPECT_THAT(sql, HasSubstr("starts_with(d.datname, 'pgnspawn_ready_') AND NOT EXISTS (SELECT FROM "
                                "pg_catalog.pg_database s WHERE s.datname = 'pgnspawn_snap_' || substr(d.datname, 16)"));

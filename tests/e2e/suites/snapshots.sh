@@ -14,7 +14,7 @@ snap_count() { psql_hw 'SELECT count(*) FROM snap_t'; }
 # The daemon's own databases, sorted, comma-separated.
 snap_dbs() { snap_su "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'pgnspawn%'"; }
 # Waits until the background work after a Snapshot or Restore is done: each snapshot has
-# its ready copy and the replaced database is gone. Fails after 60 s.
+# its ready copy and the replaced databases are gone. Fails after 60 s.
 snap_settle() {
     local i want
     for i in $(seq 1 600); do
@@ -22,6 +22,7 @@ snap_settle() {
             SELECT FROM pg_database r WHERE r.datname = 'pgnspawn_ready_' || substr(s.datname, 15)
             AND NOT r.datallowconn AND shobj_description(r.oid, 'pg_database') = s.oid::text)
             OR s.datname IN ('pgnspawn_replaced', 'pgnspawn_restoring') OR s.datname LIKE 'pgnspawn\_part\_%'
+            OR s.datname LIKE 'pgnspawn\_replaced\_%'
             OR (s.datname LIKE 'pgnspawn\_ready\_%' AND NOT EXISTS (SELECT FROM pg_database p
                 WHERE p.datname = 'pgnspawn_snap_' || substr(s.datname, 16)))")
         [ "$want" = 0 ] && return 0
@@ -104,7 +105,12 @@ assert s["size_bytes"] > 1000000, s
         return 1
     out=$(H pgnspawnctl drop-snapshot helloworld migrated 2>&1) || fail "drop-snapshot: $out"
     expect_eq "$(H pgnspawnctl snapshots helloworld --json)" '{"snapshots":[]}' || return 1
-    expect_eq "$(snap_dbs)" "" "databases left"
+    # The snapshot and its ready copy are gone at once; what earlier Restores replaced
+    # goes once the instance is idle.
+    expect_eq "$(snap_dbs | tr , '\n' | grep -v '^pgnspawn_replaced_[0-9]*$' | paste -sd,)" "" "databases left" ||
+        return 1
+    snap_settle
+    expect_eq "$(snap_dbs)" "" "databases left once idle"
 }
 
 t_snapshot_property_changes() {
@@ -254,6 +260,27 @@ t_snapshot_restore_swaps_in_the_ready_copy() {
     expect_eq "$(snap_count)" 3 "rows after a restore over an impostor"
 }
 
+# Each Restore leaves the database it replaced under a name of its own and goes on at
+# once; the drops (each a checkpoint) wait until the instance is idle, then all go.
+t_snapshot_back_to_back_restores_wait_for_no_drop() {
+    snap_fresh 5
+    call Snapshot ss helloworld b2b >/dev/null || fail "Snapshot failed"
+    snap_settle
+    local out
+    out=$(H sh -c 'for i in 1 2 3; do
+            psql -h /var/lib/pgnspawn/helloworld/run -p 5433 -U postgres -d helloworld -XAtqc "INSERT INTO snap_t VALUES (99)" &&
+            busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager Restore ss helloworld b2b || exit 1
+        done
+        psql -h /var/lib/pgnspawn/helloworld/run -p 5433 -U postgres -d postgres -XAtqc \
+            "SELECT count(*) FROM pg_database WHERE datname LIKE '"'"'pgnspawn\_replaced\_%'"'"'"' 2>&1) ||
+        fail "back-to-back Restores failed: $out"
+    # Three Restores, three replaced databases still there: none waited for a drop.
+    expect_eq "$(echo "$out" | tail -n 1)" 3 "replaced databases right after three Restores" || return 1
+    expect_eq "$(snap_count)" 5 "rows after back-to-back Restores" || return 1
+    snap_settle
+    expect_eq "$(snap_dbs)" pgnspawn_ready_b2b,pgnspawn_snap_b2b "databases once idle" || return 1
+}
+
 t_snapshot_leftovers_are_swept_when_the_daemon_comes_back() {
     snap_fresh 2
     call Snapshot ss helloworld keep >/dev/null || fail "Snapshot failed"
@@ -262,13 +289,20 @@ t_snapshot_leftovers_are_swept_when_the_daemon_comes_back() {
     # What interrupted operations leave: a replaced database, a half-made snapshot, a
     # ready copy without snapshot, one whose COMMENT was never written, none at all.
     snap_su 'CREATE DATABASE pgnspawn_replaced' >/dev/null &&
+        snap_su 'CREATE DATABASE pgnspawn_replaced_1' >/dev/null &&
         snap_su 'CREATE DATABASE pgnspawn_part_half TEMPLATE helloworld' >/dev/null &&
         snap_su 'CREATE DATABASE pgnspawn_ready_gone ALLOW_CONNECTIONS false' >/dev/null &&
         snap_su 'DROP DATABASE pgnspawn_ready_stale' >/dev/null &&
         snap_su 'CREATE DATABASE pgnspawn_ready_stale ALLOW_CONNECTIONS false' >/dev/null &&
         snap_su 'DROP DATABASE pgnspawn_ready_keep' >/dev/null || fail "cannot fake leftovers"
-    local old; old=$(daemon_pid)
-    H kill -9 "$old"
+    # And a real one: killed right after a Restore, before the instance was idle long
+    # enough for the drop.
+    local old replaced; old=$(daemon_pid)
+    replaced=$(H sh -c "busctl call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.Manager Restore ss helloworld keep >/dev/null &&
+        kill -9 $old && psql -h /var/lib/pgnspawn/helloworld/run -p 5433 -U postgres -d postgres -XAtqc \
+        \"SELECT string_agg(datname, ',' ORDER BY datname COLLATE \\\"C\\\") FROM pg_database WHERE datname LIKE 'pgnspawn\\_replaced%'\"")
+    expect_match "$replaced" '^pgnspawn_replaced,pgnspawn_replaced_1,pgnspawn_replaced_[0-9]+$' \
+        "replaced databases when the daemon was killed" || return 1
     wait_daemon_restart "$old" >/dev/null || fail "the daemon did not come back after kill -9"
     snap_settle
     expect_eq "$(snap_dbs)" pgnspawn_ready_keep,pgnspawn_ready_stale,pgnspawn_snap_keep,pgnspawn_snap_stale || return 1
@@ -419,6 +453,7 @@ suite_tests+=(snapshot_restore_roundtrip snapshot_reset_gives_empty_database sna
               snapshot_property_changes snapshot_survives_stop_start_and_daemon_restart
               snapshot_restore_ends_connected_session snapshot_ends_connected_session
               snapshot_bad_names_change_nothing snapshot_half_made_is_never_listed
-              snapshot_restore_swaps_in_the_ready_copy snapshot_leftovers_are_swept_when_the_daemon_comes_back
+              snapshot_restore_swaps_in_the_ready_copy snapshot_back_to_back_restores_wait_for_no_drop
+              snapshot_leftovers_are_swept_when_the_daemon_comes_back
               snapshot_restore_killed_mid_swap_keeps_a_whole_database snapshot_on_a_full_disk
               snapshot_of_stopped_instance snapshot_group_member_yes_stranger_no)
