@@ -38,9 +38,10 @@ ClusterInit::ClusterInit(EventLoop& loop, const fs::path& bindir, fs::path tmp, 
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    char env_path[] = "PATH=/usr/bin:/bin";
+    // initdb and the postgres it runs come from one package (the resolved server's).
+    std::string env_path = "PATH=" + bindir.string();
     char env_lang[] = "LANG=C.UTF-8";
-    char* envp[] = {env_path, env_lang, nullptr};
+    char* envp[] = {env_path.data(), env_lang, nullptr};
     int log_fd = -1;
     try {
         make_dir(tmp_, 0700, account_.uid, account_.gid);
