@@ -16,6 +16,9 @@
   gtest,
   systemd,
   coreutils,
+  # The group the polkit rule (share/polkit-1/rules.d/60-pgnspawn.rules) lets manage
+  # instances; the NixOS module overrides it with its `group` option.
+  polkitGroup ? "pgnspawn",
   doCheck ? true,
 }:
 let
@@ -77,6 +80,7 @@ stdenv.mkDerivation {
     (lib.mesonOption "nspawn_path" "${systemd}/bin/systemd-nspawn")
     (lib.mesonOption "kill_path" "${coreutils}/bin/kill")
     (lib.mesonOption "nix_store_dir" builtins.storeDir)
+    (lib.mesonOption "polkit_group" polkitGroup)
     (lib.mesonOption "sysconfdir" "/etc")
     (lib.mesonBool "tests" doCheck)
   ];
