@@ -101,6 +101,41 @@ nix_store_program() {
     nix_store_patch "$out" "$out"/bin/* && nix_store_check "$out" && echo "$out"
 }
 
+# nix_store_rewrite OLD NEW FILE...: replaces the NUL-terminated string OLD, a path compiled
+# into ELF files among FILEs, by NEW, which must be exactly as long (a string in a binary
+# cannot grow; nixpkgs rewrites such paths in the source instead). Fails when no file had it.
+nix_store_rewrite() {
+    python3 - "$@" <<'PY'
+import sys
+old, new, files = sys.argv[1].encode() + b"\0", sys.argv[2].encode() + b"\0", sys.argv[3:]
+if len(old) != len(new):
+    sys.exit(f"nix_store_rewrite: {sys.argv[2]} is not as long as {sys.argv[1]}")
+done = 0
+for path in files:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:4] == b"\x7fELF" and old in data:
+        with open(path, "wb") as fh:
+            fh.write(data.replace(old, new))
+        done += 1
+if not done:
+    sys.exit(f"nix_store_rewrite: no ELF file among the {len(files)} given holds {sys.argv[1]}")
+PY
+}
+
+# nix_store_nspawn: systemd-nspawn in the store, as nixpkgs builds it. nspawn resolves
+# --user=NAME by running getent inside the container; nixpkgs rewrites its /usr/bin/getent
+# to ${getent}/bin/getent, a store path the container sees when /nix/store is bound.
+# Here the same rewrite has to keep the length: /nix/store/gent, a symlink to a store
+# copy of glibc's getent. Prints the store path (OUT/bin/systemd-nspawn).
+nix_store_nspawn() {
+    local getent out
+    getent=$(nix_store_program glibc-getent-2.36 "$(readlink -f /usr/bin/getent)") || return 1
+    out=$(nix_store_program systemd-252 /usr/bin/systemd-nspawn) || return 1
+    ln -sfn "$getent/bin/getent" "$nix_store_root/gent"
+    nix_store_rewrite /usr/bin/getent "$nix_store_root/gent" "$out/bin/systemd-nspawn" && echo "$out"
+}
+
 # nix_store_shell: a /bin/sh-style shell (Debian's dash) in the store, as NixOS links its
 # /bin/sh into the store; prints its store path (the shell is PATH/bin/sh).
 nix_store_shell() {
@@ -128,7 +163,7 @@ nix_store_tzdata() {
 # place and of the same length, to /nix/store/zoneinfo, a symlink to a store copy of
 # the time zone data (nix_store_tzdata).
 nix_store_postgresql() {
-    local major=$1 version out f rel tz
+    local major=$1 version out f rel tz elves files
     version=$(dpkg-query -W -f '${Version}' "postgresql-$major") || return 1
     out=$(nix_store_path "postgresql-${version%%-*}")
     rm -rf "$out"; mkdir -p "$out"
@@ -146,18 +181,8 @@ nix_store_postgresql() {
     [ -x "$out/lib/postgresql/$major/bin/postgres" ] || { echo "nix_store_postgresql: no server in $out" >&2; return 1; }
     tz=$(nix_store_tzdata) || return 1
     ln -sfn "$tz/share/zoneinfo" "$nix_store_root/zoneinfo"
-    python3 - "$out" <<'PY' || return 1
-import os, sys
-old, new = b"/usr/share/zoneinfo\0", b"/nix/store/zoneinfo\0"
-assert len(old) == len(new)
-for top, _, files in os.walk(sys.argv[1]):
-    for name in files:
-        path = os.path.join(top, name)
-        with open(path, "rb") as fh:
-            data = fh.read()
-        if data[:4] == b"\x7fELF" and old in data:
-            with open(path, "wb") as fh:
-                fh.write(data.replace(old, new))
-PY
-    nix_store_patch "$out" $(find "$out" -type f) && nix_store_check "$out" && echo "$out"
+    mapfile -t elves < <(find "$out" -type f -perm -u+x -o -type f -name '*.so*')
+    nix_store_rewrite /usr/share/zoneinfo "$nix_store_root/zoneinfo" "${elves[@]}" || return 1
+    mapfile -t files < <(find "$out" -type f)
+    nix_store_patch "$out" "${files[@]}" && nix_store_check "$out" && echo "$out"
 }
