@@ -136,6 +136,21 @@ nix_store_nspawn() {
     nix_store_rewrite /usr/bin/getent "$nix_store_root/gent" "$out/bin/systemd-nspawn" && echo "$out"
 }
 
+# nix_store_locales OUT: OUT/lib/libc.so.6 reads its locales from the store, as nixpkgs'
+# glibc reads its own (C.UTF-8 included): Debian's compiled-in /usr/lib/locale and its
+# locale-archive become /nix/store/locl (same length), a symlink to a store copy of
+# Debian's /usr/lib/locale (C.utf8). Without it, PostgreSQL in a container without /usr
+# refuses lc_messages = 'C.UTF-8'.
+nix_store_locales() {
+    local out=$1 locales
+    locales=$(nix_store_path glibc-locales-2.36)
+    rm -rf "$locales"; mkdir -p "$locales/lib"
+    cp -a /usr/lib/locale "$locales/lib/" || return 1
+    ln -sfn "$locales/lib/locale" "$nix_store_root/locl"
+    nix_store_rewrite /usr/lib/locale "$nix_store_root/locl" "$out/lib/libc.so.6" &&
+        nix_store_rewrite /usr/lib/locale/locale-archive "$nix_store_root/locl/locale-archive" "$out/lib/libc.so.6"
+}
+
 # nix_store_shell: a /bin/sh-style shell (Debian's dash) in the store, as NixOS links its
 # /bin/sh into the store; prints its store path (the shell is PATH/bin/sh).
 nix_store_shell() {
@@ -161,7 +176,8 @@ nix_store_tzdata() {
 # --with-system-tzdata=/usr/share/zoneinfo, a path compiled into the programs; nixpkgs'
 # server carries its own time zone data. So the copies get that string rewritten, in
 # place and of the same length, to /nix/store/zoneinfo, a symlink to a store copy of
-# the time zone data (nix_store_tzdata).
+# the time zone data (nix_store_tzdata); and the copied libc its locale path
+# (nix_store_locales).
 nix_store_postgresql() {
     local major=$1 version out f rel tz elves files
     version=$(dpkg-query -W -f '${Version}' "postgresql-$major") || return 1
@@ -184,5 +200,5 @@ nix_store_postgresql() {
     mapfile -t elves < <(find "$out" -type f -perm -u+x -o -type f -name '*.so*')
     nix_store_rewrite /usr/share/zoneinfo "$nix_store_root/zoneinfo" "${elves[@]}" || return 1
     mapfile -t files < <(find "$out" -type f)
-    nix_store_patch "$out" "${files[@]}" && nix_store_check "$out" && echo "$out"
+    nix_store_patch "$out" "${files[@]}" && nix_store_check "$out" && nix_store_locales "$out" && echo "$out"
 }
