@@ -139,6 +139,21 @@ t_nixstore_reload_with_the_store_kill() {
     [ -n "$(leader_of nixstore)" ] || fail "the running instance did not survive the reload"
 }
 
+# A server link that dangles at Start (a rebuild removed the package after the daemon read
+# its configuration) fails the start by name, and nothing is left running.
+t_nixstore_dangling_link_fails_by_name() {
+    local real out
+    call Stop s nixstore >/dev/null || fail "Stop nixstore failed"
+    real=$(H readlink /etc/static/pgnspawn/postgresql/15)
+    H ln -sfn /nix/store/00000000000000000000000000000000-postgresql-15.0/lib/postgresql/15 \
+        /etc/static/pgnspawn/postgresql/15
+    out=$(dsend Start string:nixstore)
+    H ln -sfn "$real" /etc/static/pgnspawn/postgresql/15
+    expect_match "$out" '^Error org.pgnspawn1.Error.StartFailed' || return 1
+    expect_match "$out" 'the PostgreSQL server directory /etc/pgnspawn/postgresql/15/bin does not resolve' || return 1
+    [ -z "$(leader_of nixstore)" ] || fail "a container runs after the failed start"
+}
+
 # Always runs: stops the instance and puts the Debian host back as it was.
 t_nixstore_restore() {
     local f why=""
@@ -159,4 +174,4 @@ t_nixstore_restore() {
 }
 
 suite_tests+=(nixstore_setup nixstore_start_psql_stop_start nixstore_container_has_no_host_usr
-    nixstore_reload_with_the_store_kill nixstore_restore)
+    nixstore_reload_with_the_store_kill nixstore_dangling_link_fails_by_name nixstore_restore)
