@@ -16,6 +16,7 @@
   gtest,
   systemd,
   coreutils,
+  glibc,
   # The group the polkit rule (share/polkit-1/rules.d/60-pgnspawn.rules) lets manage
   # instances; the NixOS module overrides it with its `group` option.
   polkitGroup ? "pgnspawn",
@@ -79,6 +80,7 @@ stdenv.mkDerivation {
     # resolves into the store, and its container then gets the store bound instead of /usr.
     (lib.mesonOption "nspawn_path" "${systemd}/bin/systemd-nspawn")
     (lib.mesonOption "kill_path" "${coreutils}/bin/kill")
+    (lib.mesonOption "initdb_path" "${lib.getBin glibc}/bin")   # locale -a, for initdb's collations
     (lib.mesonOption "nix_store_dir" builtins.storeDir)
     (lib.mesonOption "polkit_group" polkitGroup)
     (lib.mesonOption "sysconfdir" "/etc")

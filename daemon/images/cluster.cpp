@@ -2,6 +2,7 @@
 
 #include "images/files.hpp"
 #include "images/layout.hpp"
+#include "pgnspawn-config.h"
 #include "platform/log.hpp"
 
 #include <fcntl.h>
@@ -38,10 +39,11 @@ ClusterInit::ClusterInit(EventLoop& loop, const fs::path& bindir, fs::path tmp, 
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    // initdb and the postgres it runs come from one package (the resolved server's).
-    std::string env_path = "PATH=" + bindir.string();
+    // initdb (by its resolved path) finds its postgres beside itself; PATH is where the
+    // server finds "locale -a" to import the system's collations (-Dinitdb_path).
+    char env_path[] = "PATH=" PGNSPAWN_INITDB_PATH;
     char env_lang[] = "LANG=C.UTF-8";
-    char* envp[] = {env_path.data(), env_lang, nullptr};
+    char* envp[] = {env_path, env_lang, nullptr};
     int log_fd = -1;
     try {
         make_dir(tmp_, 0700, account_.uid, account_.gid);

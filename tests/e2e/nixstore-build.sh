@@ -14,11 +14,13 @@ options=(
     --prefix="$(nix_store_path pgnspawn-0.1.0)" --sysconfdir=/etc --localstatedir=/var -Dwerror=true -Dtests=false
     -Dnspawn_path="$(nix_store_path systemd-252)/bin/systemd-nspawn"
     -Dkill_path="$(nix_store_path procps-4.0)/bin/kill"
+    -Dinitdb_path="$(nix_store_path glibc-bin-2.36)/bin"
     -Dpostgresql_libdir=/etc/pgnspawn/postgresql
     -Dnix_store_dir="$nix_store_root"
 )
+# --reconfigure: options added to meson_options.txt since the last setup are known too.
 if [ -f "$dir/build.ninja" ]; then
-    meson configure "$dir" "${options[@]}" >/dev/null
+    meson setup --reconfigure "$dir" "${options[@]}" >/dev/null
 else
     meson setup "$dir" "${options[@]}" >/dev/null
 fi

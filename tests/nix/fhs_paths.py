@@ -25,7 +25,7 @@ ALLOWED = {
     ("daemon/images/boot_backend.cpp",  # a message about the guest tree's files
      '"directory {} is not an OS tree (it has no /etc/os-release or /usr/lib/os-release)"'),
 }
-PROGRAM_OPTIONS = ("nspawn_path", "kill_path")
+PROGRAM_OPTIONS = ("nspawn_path", "kill_path", "initdb_path")
 
 offences = []
 for path in sorted((root / "daemon").rglob("*")):
