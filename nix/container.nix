@@ -39,13 +39,19 @@ in
   config = {
     boot.isContainer = true;
     networking.hostName = lib.mkDefault "pgnspawn";
-    networking.useHostResolvConf = lib.mkDefault false;
+    # networking.useHostResolvConf is left to nixpkgs' container profile (boot.isContainer
+    # sets it mkDefault true, as nixos-container runs its guests). A second mkDefault here
+    # was a conflicting definition at the same priority, so the system did not evaluate;
+    # mkForce false would start resolvconf in a guest whose PostgreSQL needs no resolver.
     networking.firewall.allowedTCPPorts = [ cfg.port ];
 
     services.postgresql = {
       enable = true;
       package = cfg.package;
       enableTCPIP = true;   # listen_addresses = '*': the container's own network
+      # settings.port, not services.postgresql.port: nixpkgs moved the port into `settings`
+      # (NixOS/nixpkgs#296616, before the 24.05 branch the flake pins); the old name only
+      # warns as a renamed option.
       settings = {
         port = cfg.port;
         password_encryption = "scram-sha-256";

@@ -32,7 +32,8 @@
         services.pgnspawn.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.pgnspawn;
       };
       # The container system on its own, for `toplevel`; set pgnspawn.container.* to taste.
-      nixosModules.container = ./container.nix;
+      # A module, not a bare path: older Nix rejects a path as a module value.
+      nixosModules.container = { imports = [ ./container.nix ]; };
 
       nixosConfigurations.pgnspawn-container = nixpkgs.lib.nixosSystem {
         system = "x86_64-linux";

@@ -12,6 +12,14 @@ let
   cfg = config.services.pgnspawn;
   toToml = import ./lib/toml.nix;
   createdToml = import ./lib/created-toml.nix;
+  # The package's polkit rule (60-pgnspawn.rules) names the group it was built with
+  # (meson -Dpolkit_group): built with this module's `group`, so that no other group
+  # ("pgnspawn" when `group` says otherwise) is granted anything.
+  package =
+    if cfg.group == "pgnspawn" then cfg.package
+    else (cfg.package.override or (_: throw
+      "services.pgnspawn.group: the package must take polkitGroup (pkgs.callPackage ./package.nix)"))
+      { polkitGroup = cfg.group; };
 
   absolutePath = types.strMatching "/.*";
   nullable = type: description: mkOption { type = types.nullOr type; default = null; inherit description; };
@@ -101,7 +109,7 @@ in
     };
 
     group = mkOption {
-      type = types.str;
+      type = types.strMatching "[a-z_][a-z0-9_-]*";
       default = "pgnspawn";
       description = ''
         Members may start and stop instances, read their connection URIs and create instances
@@ -132,7 +140,7 @@ in
         "services.pgnspawn.instances.${name}.password is copied to the world-readable Nix store; use password_file.")
       cfg.instances);
 
-    environment.systemPackages = [ cfg.package ];   # pgnspawnctl; polkit actions and rules under share/
+    environment.systemPackages = [ package ];   # pgnspawnctl; polkit actions and rules under share/
     environment.etc =
       { "pgnspawn/pgnspawn.toml".source = configFile; }
       // lib.listToAttrs (map (p: {
@@ -140,7 +148,7 @@ in
         value.source = p;
       }) cfg.postgresqlPackages);
 
-    systemd.packages = [ cfg.package ];             # pgnspawnd.service
+    systemd.packages = [ package ];             # pgnspawnd.service
     systemd.services.pgnspawnd = {
       # systemd.packages ignores [Install]; start at boot when an instance asks for it.
       wantedBy = lib.mkIf (lib.any (i: i.autostart == true) (lib.attrValues cfg.instances)) [ "multi-user.target" ];
@@ -148,10 +156,12 @@ in
       # instances keep running.
       reloadTriggers = [ configFile ];
     };
-    services.dbus.packages = [ cfg.package ];       # bus policy and activation file
+    services.dbus.packages = [ package ];       # bus policy and activation file
 
     security.polkit.enable = true;
-    # The package's 60-pgnspawn.rules names the group "pgnspawn"; this rule follows `group`.
+    # The package's share/polkit-1/rules.d/60-pgnspawn.rules is built for `group` (see
+    # `package` above: NixOS's polkit reads /run/current-system/sw/share/polkit-1/rules.d).
+    # The same rule in /etc/polkit-1/rules.d as well, for a polkit that reads only /etc.
     security.polkit.extraConfig = ''
       polkit.addRule(function(action, subject) {
         if ((action.id == "org.pgnspawn1.manage" ||

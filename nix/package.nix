@@ -14,6 +14,12 @@
   tomlplusplus,
   nlohmann_json,
   gtest,
+  systemd,
+  coreutils,
+  glibc,
+  # The group the polkit rule (share/polkit-1/rules.d/60-pgnspawn.rules) lets manage
+  # instances; the NixOS module overrides it with its `group` option.
+  polkitGroup ? "pgnspawn",
   doCheck ? true,
 }:
 let
@@ -68,6 +74,15 @@ stdenv.mkDerivation {
     (lib.mesonOption "polkit_rules_dir" "${placeholder "out"}/share/polkit-1/rules.d")
     (lib.mesonOption "pgnspawn_statedir" "/var/lib/pgnspawn")
     (lib.mesonOption "postgresql_libdir" "/etc/pgnspawn/postgresql")
+    # The programs the daemon and its unit run: store paths, never looked up in PATH or
+    # under /usr (NixOS has neither /usr/bin/systemd-nspawn nor a "kill" in systemd's
+    # search path). A host-image server the module links into /etc/pgnspawn/postgresql
+    # resolves into the store, and its container then gets the store bound instead of /usr.
+    (lib.mesonOption "nspawn_path" "${systemd}/bin/systemd-nspawn")
+    (lib.mesonOption "kill_path" "${coreutils}/bin/kill")
+    (lib.mesonOption "initdb_path" "${lib.getBin glibc}/bin")   # locale -a, for initdb's collations
+    (lib.mesonOption "nix_store_dir" builtins.storeDir)
+    (lib.mesonOption "polkit_group" polkitGroup)
     (lib.mesonOption "sysconfdir" "/etc")
     (lib.mesonBool "tests" doCheck)
   ];

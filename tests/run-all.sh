@@ -39,6 +39,14 @@ stage() {
     echo $? >"$dir/e2e-rc"
 }
 
+# The daemon as nix/package.nix builds it (store paths for its programs), for the e2e
+# suite nixstore of both stages; only the daemon target. A failed build leaves no daemon,
+# so that suite fails rather than running a stale one.
+export PGNSPAWN_NIXSTORE_BUILD=$build-nixstore
+bash tests/e2e/nixstore-build.sh "$PGNSPAWN_NIXSTORE_BUILD" >"$PGNSPAWN_NIXSTORE_BUILD.log" 2>&1 ||
+    { tail -n 20 "$PGNSPAWN_NIXSTORE_BUILD.log"; echo "build of $PGNSPAWN_NIXSTORE_BUILD failed"
+      rm -f "$PGNSPAWN_NIXSTORE_BUILD/daemon/pgnspawnd"; }
+
 stage "$build" ""
 
 # Checks outside the builds' own tests; each appends "pass NAME" / "fail NAME" lines.

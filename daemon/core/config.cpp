@@ -211,7 +211,7 @@ private:
             if (!toplevel)
                 fail(instance.source(),
                      fmt::format("instance \"{}\" has image = \"nixos\" but no \"toplevel\"", c.name));
-            c.toplevel = checked_path(node_of(t, "toplevel"), *toplevel, "toplevel", "/nix/store/");
+            c.toplevel = checked_path(node_of(t, "toplevel"), *toplevel, "toplevel", env_.nix_store_dir + "/");
         }
     }
 

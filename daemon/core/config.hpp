@@ -3,6 +3,8 @@
 // file:line:column, and nothing half-parsed is ever used.
 #pragma once
 
+#include "pgnspawn-config.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -80,9 +82,10 @@ std::string shared_host_port(const InstanceConfig& a, const InstanceConfig& b);
 
 /// Where the parser looks things up on this machine; tests point it elsewhere.
 struct ConfigEnvironment {
-    std::filesystem::path state_root;         ///< default /var/lib/pgnspawn
-    std::filesystem::path postgresql_libdir;  ///< default /usr/lib/postgresql
-    std::filesystem::path runtime_root = {};  ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
+    std::filesystem::path state_root;                    ///< default /var/lib/pgnspawn
+    std::filesystem::path postgresql_libdir;             ///< default /usr/lib/postgresql
+    std::filesystem::path runtime_root = {};             ///< default /run/pgnspawn (a tmpfs); empty: no ephemeral
+    std::string nix_store_dir = PGNSPAWN_NIX_STORE_DIR;  ///< -Dnix_store_dir: toplevels live under it
 };
 
 /// The file's [created] table: what CreateInstance may hand out.

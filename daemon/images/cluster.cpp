@@ -2,6 +2,7 @@
 
 #include "images/files.hpp"
 #include "images/layout.hpp"
+#include "pgnspawn-config.h"
 #include "platform/log.hpp"
 
 #include <fcntl.h>
@@ -38,7 +39,9 @@ ClusterInit::ClusterInit(EventLoop& loop, const fs::path& bindir, fs::path tmp, 
     for (auto& a : args)
         argv.push_back(a.data());
     argv.push_back(nullptr);
-    char env_path[] = "PATH=/usr/bin:/bin";
+    // initdb (by its resolved path) finds its postgres beside itself; PATH is where the
+    // server finds "locale -a" to import the system's collations (-Dinitdb_path).
+    char env_path[] = "PATH=" PGNSPAWN_INITDB_PATH;
     char env_lang[] = "LANG=C.UTF-8";
     char* envp[] = {env_path, env_lang, nullptr};
     int log_fd = -1;

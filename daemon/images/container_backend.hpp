@@ -5,6 +5,8 @@
 #pragma once
 
 #include "core/backend.hpp"
+#include "images/server_location.hpp"
+#include "pgnspawn-config.h"
 #include "platform/event_loop.hpp"
 #include "platform/pg.hpp"
 #include "platform/systemd.hpp"
@@ -18,7 +20,8 @@
 namespace pgnspawn {
 
 struct BackendSettings {
-    std::string nspawn_binary = "/usr/bin/systemd-nspawn";
+    std::string nspawn_binary = PGNSPAWN_NSPAWN_PATH;  ///< -Dnspawn_path
+    HostPaths host = configured_host_paths();          ///< what host-image containers bind
     std::chrono::milliseconds start_timeout{120'000};
     std::chrono::milliseconds query_timeout{10'000};
     std::chrono::milliseconds health_timeout{5'000};

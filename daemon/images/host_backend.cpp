@@ -10,10 +10,17 @@ namespace fs = std::filesystem;
 
 namespace pgnspawn {
 
+InstanceConfig with_located_server(const InstanceConfig& c, const HostPaths& host) {
+    InstanceConfig located = c;
+    located.postgresql_bindir = locate_server(c.postgresql_bindir, host).bindir;
+    return located;
+}
+
 ContainerDescription host_container(const InstanceConfig& c, const BackendSettings& settings) {
     auto confinement = host_syscall_confinement();
     ContainerDescription d;
-    d.argv = nspawn_argv(c, settings.nspawn_binary);
+    d.argv = nspawn_argv(c, settings.nspawn_binary,
+                         host_bind_args(locate_server(c.postgresql_bindir, settings.host), settings.host));
     d.environment = std::move(confinement.environment);
     d.denied_syscalls = std::move(confinement.denied);
     d.syscall_architectures = std::move(confinement.architectures);
@@ -26,10 +33,23 @@ HostBackend::HostBackend(EventLoop& loop, Systemd& systemd, BackendSettings sett
 
 HostBackend::~HostBackend() = default;
 
-void HostBackend::start(const InstanceConfig& config, Done done, Progress progress) {
+void HostBackend::start(const InstanceConfig& configured, Done done, Progress progress) {
+    // Resolved on every start: on NixOS a rebuild moves the server to another store path.
+    InstanceConfig config = configured;
+    ContainerDescription d;
+    std::string unresolved;
+    try {
+        config = with_located_server(configured, settings().host);
+        d = host_container(config, settings());
+    } catch (const ServerLocationError& e) {
+        unresolved = e.what();
+    }
     auto steps = std::make_shared<HostStart>(*this, config, spares_);
-    ContainerDescription d = host_container(config, settings());
-    d.prepare = [steps](const PhaseReport& phase, Done step_done) { steps->prepare(phase, std::move(step_done)); };
+    d.prepare = [steps, unresolved](const PhaseReport& phase, Done step_done) {
+        if (!unresolved.empty())
+            return step_done(unresolved);  // the first step: nothing has been done yet
+        steps->prepare(phase, std::move(step_done));
+    };
     d.precondition = [steps] { return steps->precondition(); };
     d.ready = [steps](const PhaseReport& phase, Done step_done) { steps->ready(phase, std::move(step_done)); };
     d.timeout_message = [steps] { return steps->timeout_message(); };

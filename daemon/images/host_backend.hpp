@@ -12,7 +12,13 @@ namespace pgnspawn {
 
 /// The host image's container: nspawn's command line and the unit's system call
 /// confinement (layout.hpp). The steps of a start are left empty here.
+/// c.postgresql_bindir is resolved (server_location.hpp): pass with_located_server's copy.
+/// Throws ServerLocationError.
 ContainerDescription host_container(const InstanceConfig& c, const BackendSettings& settings);
+
+/// `c` with its server directory resolved to where it really lives (canonical), so that
+/// initdb and the container run the same package. Throws ServerLocationError.
+InstanceConfig with_located_server(const InstanceConfig& c, const HostPaths& host);
 
 class HostBackend : public ContainerBackend {
 public:

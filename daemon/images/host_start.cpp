@@ -23,8 +23,9 @@ namespace pgnspawn {
 namespace {
 
 /// The state directory and the container's skeleton root: created once, permissions
-/// re-asserted on every start.
-void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg) {
+/// re-asserted on every start. The skeleton has a mount point for each host path it may
+/// bind (the host's /usr or the Nix store, the account files).
+void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg, const HostPaths& host) {
     const InstancePaths p(c);
     make_dir(p.state.parent_path(), 0711, 0, 0);  // not listable; postgres may traverse
     make_dir(p.state, 0750, 0, pg.gid);
@@ -37,11 +38,22 @@ void prepare_state_directory(const InstanceConfig& c, const PostgresAccount& pg)
         remove_ephemeral_data(c);
     }
     make_dir(p.root, 0755, 0, 0);
-    for (const char* d : {"usr", "etc", "etc/alternatives", "var", "var/lib", "var/lib/postgresql",
-                          "var/lib/postgresql/data", "run", "tmp", "dev", "proc", "sys", "root"})
+    for (const char* d : {"etc", "var", "var/lib", "var/lib/postgresql", "var/lib/postgresql/data", "run", "tmp", "dev",
+                          "proc", "sys", "root"})
         make_dir(p.root / d, d == std::string("tmp") ? 01777 : 0755, 0, 0);
-    for (const char* f : {"etc/passwd", "etc/group", "etc/nsswitch.conf"})
-        make_empty_file(p.root / f);
+    const auto make_dirs = [&p](const fs::path& d) {
+        fs::path at = p.root;
+        for (const auto& part : d.relative_path())
+            make_dir(at /= part, 0755, 0, 0);
+    };
+    make_dirs(host.usr);
+    for (const auto& d : host.usr_companions)
+        make_dirs(d);
+    make_dirs(host.nix_store);
+    for (const auto& f : host.account_files) {
+        make_dirs(f.parent_path());
+        make_empty_file(p.root / f.relative_path());
+    }
     for (const char* d : {"bin", "sbin", "lib", "lib64"})
         make_symlink((std::string("usr/") + d).c_str(), p.root / d);
 }
@@ -56,7 +68,7 @@ void HostStart::prepare(const PhaseReport& phase, Backend::Done done) {
     PostgresAccount account{};
     try {
         account = postgres_account();
-        prepare_state_directory(c_, account);
+        prepare_state_directory(c_, account, b_.settings().host);
     } catch (const std::exception& e) {
         return done(e.what());
     }

@@ -28,19 +28,13 @@ InstancePaths::InstancePaths(const InstanceConfig& c)
       data_tmp((c.ephemeral ? c.runtime_directory : c.state_directory) / "data.new"),
       socket_dir(c.state_directory / "run"), initdb_log(c.state_directory / "initdb.log") {}
 
-std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
+std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary,
+                                     const std::vector<std::string>& host_binds) {
     const InstancePaths p(c);
     std::vector<std::string> argv = nspawn_head(c, nspawn_binary, p.root);
-    // Debian links some extensions' files through its alternatives (PostGIS's control files).
-    if (std::filesystem::is_directory(kHostAlternativesDir))
-        argv.push_back(fmt::format("--bind-ro={}", kHostAlternativesDir));
+    argv.insert(argv.end(), {"--read-only", "--tmpfs=/tmp"});
+    argv.insert(argv.end(), host_binds.begin(), host_binds.end());
     argv.insert(argv.end(), {
-                                "--read-only",
-                                "--tmpfs=/tmp",
-                                "--bind-ro=/usr",
-                                "--bind-ro=/etc/passwd",
-                                "--bind-ro=/etc/group",
-                                "--bind-ro=/etc/nsswitch.conf",
                                 fmt::format("--bind={}:{}", p.data.string(), kContainerData),
                                 fmt::format("--bind={}:{}", p.socket_dir.string(), kContainerSocketDir),
                                 // PostgreSQL is PID 1 (no --as-pid2): nspawn's stub init would turn a stop into
@@ -90,7 +84,8 @@ std::filesystem::path boot_root(const InstanceConfig& c) {
     return c.image == ImageKind::Directory ? c.directory : InstancePaths(c).root;
 }
 
-std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary) {
+std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary,
+                                          const std::filesystem::path& nix_store) {
     std::vector<std::string> argv = nspawn_head(c, nspawn_binary, boot_root(c));
     argv.insert(argv.end(), {
                                 // READY=1 only once the guest's service manager has finished booting.
@@ -108,7 +103,7 @@ std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::st
             argv.push_back(fmt::format("--port=tcp:{}:{}", c.host_port, c.port));
     }
     if (c.image == ImageKind::Nixos) {
-        argv.emplace_back("--bind-ro=/nix/store");
+        argv.push_back(fmt::format("--bind-ro={}", nix_store.string()));
         argv.push_back((c.toplevel / "init").string());
     } else {
         argv.emplace_back("--boot");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "pgnspawn-config.h"
 
 #include <filesystem>
 #include <string>
@@ -26,14 +27,15 @@ struct InstancePaths {
 /// Paths as the container sees them.
 inline constexpr const char* kContainerData = "/var/lib/postgresql/data";
 inline constexpr const char* kContainerSocketDir = "/run/postgresql";
-/// Bound read-only into a host image's container when the host has it (Debian).
-inline constexpr const char* kHostAlternativesDir = "/etc/alternatives";
 
 /// The systemd-nspawn command line (argv[0] included) that runs PostgreSQL as PID 1 of a
 /// container registered with machined, so that nspawn's --kill-signal=SIGINT reaches the
 /// postmaster directly and requests a fast, clean shutdown. durability = "fast" adds
-/// fsync, synchronous_commit and full_page_writes off; `settings` add their -c flags.
-std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
+/// fsync, synchronous_commit and full_page_writes off; `settings` add their -c flags. `host_binds` are what the
+/// container needs of the host (host_bind_args in server_location.hpp: /usr or the Nix store, the account files); the
+/// server is c.postgresql_bindir/postgres, so pass a resolved one.
+std::vector<std::string> nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary,
+                                     const std::vector<std::string>& host_binds = {});
 
 /// The host image's system call confinement, applied by systemd to the transient unit
 /// instead of nspawn's own filter. nspawn compiles a generic allow list for three
@@ -56,7 +58,9 @@ SyscallConfinement host_syscall_confinement();
 /// guest's clean poweroff), and network "private" gives it a veth pair (plus host_port
 /// forwarding). A NixOS toplevel runs as nixos-container runs it: an empty root of the
 /// daemon's with /nix/store bound read-only, and TOPLEVEL/init as the command.
-std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary);
+/// `nix_store` is the store bound for a toplevel (-Dnix_store_dir).
+std::vector<std::string> boot_nspawn_argv(const InstanceConfig& c, const std::string& nspawn_binary,
+                                          const std::filesystem::path& nix_store = PGNSPAWN_NIX_STORE_DIR);
 
 /// The root directory a booted image runs from: the configured tree for "directory", the
 /// daemon's own skeleton (STATE/root) for "nixos".

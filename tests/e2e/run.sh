@@ -43,7 +43,7 @@ trap cleanup EXIT
 # runs first (its first test needs an instance that has never started); reboot runs
 # last (the rest would run on a rebooted host).
 suite_order=(lifecycle api credentials badconfig client directory nixos faults fuzz hardening nix polkit provision
-    snapshots scratch reload created spare testdbs declare reboot)
+    snapshots scratch reload created spare testdbs declare nixstore reboot)
 
 # Every suite on disk is in the order, and every suite in the order is on disk.
 t_suites_all_ordered() {

@@ -130,7 +130,8 @@ PY
 # copy of glibc's getent. Prints the store path (OUT/bin/systemd-nspawn).
 nix_store_nspawn() {
     local getent out
-    getent=$(nix_store_program glibc-getent-2.36 "$(readlink -f /usr/bin/getent)") || return 1
+    # glibc's bin/ as nixpkgs has it (getent, and locale for initdb's -Dinitdb_path).
+    getent=$(nix_store_program glibc-bin-2.36 "$(readlink -f /usr/bin/getent)" "$(readlink -f /usr/bin/locale)") || return 1
     out=$(nix_store_program systemd-252 /usr/bin/systemd-nspawn) || return 1
     ln -sfn "$getent/bin/getent" "$nix_store_root/gent"
     nix_store_rewrite /usr/bin/getent "$nix_store_root/gent" "$out/bin/systemd-nspawn" && echo "$out"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What CI can check of nix/ without nixpkgs (issue 4): every .nix file parses, the TOML
 # the NixOS module would write for nix/tests/example-instances.nix equals the golden file
-# nix/tests/example.toml, that file is valid TOML, and the generator refuses bad input.
+# nix/tests/example.toml, that file is valid TOML, the generator refuses bad input, and
+# daemon/ and units/ name no FHS path outside the build options (tests/nix/fhs_paths.py).
 # (pgnspawnd --check-config on the golden file runs in the test host: tests/e2e/suites/nix.sh.)
 #
 #   bash tests/nix/check.sh RESULTS_FILE        appends "pass NAME" / "fail NAME" lines
@@ -178,5 +179,10 @@ for bad in '{ quota = -1; }' '{ port_min = 0; }' '{ ports = 1; }' '{ port_min = 
     nix_eval "import $PWD/nix/lib/created-toml.nix $bad" >/dev/null 2>&1 && why+="accepted $bad; "
 done
 verdict nix_created_table "$([ -z "$why" ]; echo $?)" "$why"
+
+# 6. No FHS path in daemon/ or units/ that is not a build option, and nix/package.nix sets
+#    the program options to store paths (issue 11).
+why=$(python3 tests/nix/fhs_paths.py 2>&1)
+verdict no_fhs_paths_in_daemon_or_units $? "$why"
 
 exit "$failed"

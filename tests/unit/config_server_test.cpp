@@ -106,12 +106,6 @@ TEST_F(ServerKeysTest, SettingsAreMinusCFlagsAfterTheOnesPgnspawnSets) {
     EXPECT_GT(at("log_statement=all"), at("logging_collector=off"));
 }
 
-TEST_F(ServerKeysTest, DebiansAlternativesAreBoundWhereTheHostHasThem) {
-    const auto argv = nspawn_argv(parse(""), "/usr/bin/systemd-nspawn");
-    const bool bound = std::find(argv.begin(), argv.end(), "--bind-ro=/etc/alternatives") != argv.end();
-    EXPECT_EQ(bound, std::filesystem::is_directory("/etc/alternatives"));
-}
-
 TEST_F(ServerKeysTest, SettingsMustBeATableOfScalars) {
     EXPECT_EQ(error_of("settings = \"all\"\n"),
               "t.toml:4:12: \"settings\" must be a table of PostgreSQL settings, e.g. { log_statement = \"all\" }");

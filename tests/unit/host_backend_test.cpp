@@ -44,7 +44,8 @@ TEST(HostContainer, RunsPostgresAsNspawnsPayload) {
     BackendSettings settings;
     settings.nspawn_binary = "/opt/nspawn";
     const auto d = host_container(host_config(), settings);
-    EXPECT_EQ(d.argv, nspawn_argv(host_config(), "/opt/nspawn"));
+    const auto binds = host_bind_args(locate_server(host_config().postgresql_bindir, settings.host), settings.host);
+    EXPECT_EQ(d.argv, nspawn_argv(host_config(), "/opt/nspawn", binds));
     EXPECT_EQ(d.argv.front(), "/opt/nspawn");
     EXPECT_THAT(d.argv, Contains((host_config().postgresql_bindir / "postgres").string()));
 }
