@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
                                                              .count() &
                                                          0xffffffffff),
                                  std::chrono::seconds(60));
-        ManagerObject face(*bus, manager, authorizer, snapshots, scratch, created);
+        ManagerObject face(*bus, loop, manager, authorizer, snapshots, scratch, created);
         manager.adopt_running();
 
         auto on_term = [&] {

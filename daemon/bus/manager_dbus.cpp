@@ -13,6 +13,9 @@ namespace pgnspawn {
 
 namespace {
 
+/// How long nothing may have been starting before the sweeps for leftovers run.
+constexpr std::chrono::milliseconds kHousekeepingDelay{250};
+
 /// Answers a Start or Stop once its operation is over: nothing, or `failure` naming what failed.
 Instance::Done answer_when_done(std::shared_ptr<sdbus::Result<>> reply, const char* failure, const char* verb,
                                 const std::string& name) {
@@ -69,10 +72,11 @@ void InstanceObject::snapshots_changed() { getObject().emitPropertiesChangedSign
 
 // ---------------------------------------------------------------------------------------
 
-ManagerObject::ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer,
+ManagerObject::ManagerObject(sdbus::IConnection& bus, EventLoop& loop, Manager& manager, Authorizer& authorizer,
                              SnapshotStore& snapshots, ScratchDatabases& scratch, CreatedInstances& created)
     : AdaptorInterfaces(bus, kManagerObjectPath), bus_(bus), manager_(manager), authorizer_(authorizer),
-      snapshots_(snapshots), scratch_(scratch), created_(created) {
+      snapshots_(snapshots), scratch_(scratch), created_(created),
+      housekeeping_(loop, kHousekeepingDelay, [this] { return manager_.any_starting(); }) {
     watch_name_owners();
     for (const auto& instance : manager_.instances())
         objects_[instance->name()] = std::make_unique<InstanceObject>(bus_, *instance, snapshots_);

@@ -6,6 +6,7 @@
 #include "bus/authorizer.hpp"
 #include "core/created_ops.hpp"
 #include "core/manager.hpp"
+#include "core/when_quiet.hpp"
 #include "images/scratch.hpp"
 #include "images/snapshots.hpp"
 
@@ -61,8 +62,8 @@ private:
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::pgnspawn1::Manager_adaptor>,
                             private Manager::Observer {
 public:
-    ManagerObject(sdbus::IConnection& bus, Manager& manager, Authorizer& authorizer, SnapshotStore& snapshots,
-                  ScratchDatabases& scratch, CreatedInstances& created);
+    ManagerObject(sdbus::IConnection& bus, EventLoop& loop, Manager& manager, Authorizer& authorizer,
+                  SnapshotStore& snapshots, ScratchDatabases& scratch, CreatedInstances& created);
     ~ManagerObject();
 
 private:
@@ -126,6 +127,7 @@ private:
     CreatedInstances& created_;
     std::unique_ptr<sdbus::IProxy> bus_daemon_;         ///< org.freedesktop.DBus: NameHasOwner
     std::map<std::string, sdbus::Slot> owner_matches_;  ///< NameOwnerChanged of each scratch owner
+    WhenQuiet housekeeping_;                            ///< the sweeps for leftovers, by instance
 };
 
 template <typename Reply, typename Then>

@@ -42,13 +42,24 @@ void ManagerObject::watch_name_owners() {
 }
 
 void ManagerObject::scratch_state_changed(const Instance& instance) {
+    housekeeping_.poke();  // a start began or ended: the quiet moment starts again
     if (instance.config().image != ImageKind::Host)
         return;
     if (instance.state() == State::Running) {
         scratch_.instance_running(instance.config());
-        snapshots_.instance_running(instance.config());
-    } else if (instance.state() != State::Stopping)
+        // The sweeps cost a connection and a query each: not while other starts need the CPU.
+        housekeeping_.run(instance.name(), [this, name = instance.name()] {
+            for (const auto& running : manager_.instances())
+                if (running->name() == name && running->state() == State::Running &&
+                    running->config().image == ImageKind::Host) {
+                    scratch_.sweep_leftovers(running->config());
+                    snapshots_.sweep_leftovers(running->config());
+                }  // one that stopped meanwhile is swept at its next start
+        });
+    } else if (instance.state() != State::Stopping) {
+        housekeeping_.cancel(instance.name());
         scratch_.instance_stopped(instance.name());
+    }
 }
 
 void ManagerObject::CreateScratchDatabase(sdbus::Result<std::string, std::string>&& result, std::string name,

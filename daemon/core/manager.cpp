@@ -289,4 +289,11 @@ std::vector<InstanceConfig> Manager::configs() const {
     return out;
 }
 
+bool Manager::any_starting() const {
+    for (const auto& instance : instances_)
+        if (instance->state() == State::Starting)
+            return true;
+    return false;
+}
+
 }  // namespace pgnspawn

@@ -80,6 +80,8 @@ public:
     Instance& lookup_startable(std::string_view name);
     /// Configured instances in file order, then those waiting to be removed.
     const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }
+    /// Whether any instance is starting now.
+    bool any_starting() const;
     bool removal_pending(std::string_view name) const { return removals_.count(std::string(name)) > 0; }
 
     /// Created instances (CreateInstance, loaded from STATE/instances.d at start-up): they

@@ -232,8 +232,9 @@ void ScratchDatabases::owner_vanished(const std::string& owner) {
     }
 }
 
-void ScratchDatabases::instance_running(const InstanceConfig& c) {
-    running_[c.name] = c;
+void ScratchDatabases::instance_running(const InstanceConfig& c) { running_[c.name] = c; }
+
+void ScratchDatabases::sweep_leftovers(const InstanceConfig& c) {
     run(c, {[](PGconn*) { return list_scratch_sql(); }}, [this, c](const std::string& error, const PgRows& rows) {
         if (!error.empty())
             return log_warning(fmt::format("Failed to look for leftover scratch databases: {}", error), c.name);

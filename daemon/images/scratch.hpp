@@ -77,9 +77,11 @@ public:
     void drop(const InstanceConfig& c, const std::string& database, Done done);
     /// The connection `owner` has gone: drops everything it held.
     void owner_vanished(const std::string& owner);
-    /// The instance runs (started, or taken over after a restart of the daemon): drops
-    /// every scratch database in it that no record covers.
+    /// The instance runs (started, or taken over after a restart of the daemon).
     void instance_running(const InstanceConfig& c);
+    /// Drops every scratch database in a running instance that no record covers (what an
+    /// earlier daemon or run left). Safe at any time: a database is recorded before it is made.
+    void sweep_leftovers(const InstanceConfig& c);
     /// The instance stopped or failed: its records are forgotten; what was left is
     /// dropped at its next start.
     void instance_stopped(const std::string& instance);

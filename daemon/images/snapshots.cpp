@@ -232,7 +232,7 @@ void SnapshotStore::drop_databases(const InstanceConfig& c, std::vector<std::str
         });
 }
 
-void SnapshotStore::instance_running(const InstanceConfig& c) {
+void SnapshotStore::sweep_leftovers(const InstanceConfig& c) {
     if (c.image != ImageKind::Host)
         return;
     enqueue(

@@ -114,9 +114,9 @@ public:
     void restore(const InstanceConfig& c, const std::string& snapshot, Done done);
     void remove(const InstanceConfig& c, const std::string& snapshot, Done done);
     void reset(const InstanceConfig& c, Done done);
-    /// The instance runs (started, or taken over by a restarted daemon): drops what
-    /// interrupted operations left and makes missing ready copies, in the background.
-    void instance_running(const InstanceConfig& c);
+    /// In a running instance: drops what interrupted operations left and makes missing
+    /// ready copies, in the background.
+    void sweep_leftovers(const InstanceConfig& c);
     void list(const InstanceConfig& c, Listed done);
     /// Re-reads the names; the listener hears if they changed.
     void refresh(const InstanceConfig& c);
