@@ -88,10 +88,7 @@ ten() { echo "pids=''; for i in 1 2 3 4 5 6 7 8 9 10; do ( $1 ) & pids=\"\$pids 
 # quiet: until the daemon's spare cluster is there (it is made in the background 3 s after
 # a first start took the last one), so that its initdb runs in no measurement, pgnspawn's
 # or the bare tools'. At most 60 s.
-quiet() {
-    H sh -c 'for i in $(seq 600); do set -- /var/lib/pgnspawn/.spare-*/PG_VERSION; [ -f "$1" ] && exit 0; sleep 0.1; done; exit 1' ||
-        die "no spare cluster within 60 s"
-}
+quiet() { spare_ready || die "no spare cluster within 60 s"; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print "?"; else print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 med() { printf '%s\n' "$@" | median; }
 

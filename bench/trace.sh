@@ -5,13 +5,17 @@
 # daemon's journal lines, machined's and systemd's about the units, PostgreSQL's own "ready
 # to accept connections", the client's return) as offsets from the moment the ten were sent.
 #
-#   sudo bash bench/trace.sh [--rounds N] BUILDDIR
+# With --after-cold, each round's ten clusters are new: removed, made by ten cold Starts
+# and stopped, then the spare cluster awaited, as bench/run.sh does before its warm round.
+#
+#   sudo bash bench/trace.sh [--rounds N] [--after-cold] BUILDDIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-rounds=3 build=""
+rounds=3 build="" after_cold=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift ;;
+        --after-cold) after_cold=1 ;;
         *) build=$1 ;;
     esac
     shift
@@ -48,10 +52,15 @@ H sh -c "$(ten "$mgr Start s par\$i >/dev/null && $mgr Stop s par\$i >/dev/null"
 H sh -c "rm -rf /var/lib/bare; install -d -o postgres -g postgres /var/lib/bare; $(ten "install -d -o postgres -g postgres /var/lib/bare/\$i && runuser -u postgres -- $bin/initdb -D /var/lib/bare/\$i/data -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null")" ||
     die "initdb failed"
 # The spare cluster the first starts asked for, made before anything is measured.
-H sh -c 'for i in $(seq 600); do set -- /var/lib/pgnspawn/.spare-*/PG_VERSION; [ -f "$1" ] && exit 0; sleep 0.1; done; exit 1' ||
-    die "no spare cluster within 60 s"
+await_spare() { spare_ready || die "no spare cluster within 60 s"; }
+await_spare
 sleep 2
 for r in $(seq "$rounds"); do
+    if [ "$after_cold" = 1 ]; then
+        H sh -c "rm -rf /var/lib/pgnspawn/par*; $(ten "$mgr Start s par\$i >/dev/null") && $(ten "$mgr Stop s par\$i >/dev/null")" ||
+            die "the cold round failed"
+        await_spare
+    fi
     echo "== round $r of $rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))"
     H sh -c "rm -rf /tmp/ends; mkdir /tmp/ends; sleep 1; { $cpu_snap; } > /tmp/cpu; t0=\$(date +%s%N);
         $(ten "$mgr Start s par\$i >/dev/null; date +%s%N > /tmp/ends/par\$i")

@@ -10,6 +10,21 @@ call() { H busctl --timeout=600 call org.pgnspawn1 /org/pgnspawn1 org.pgnspawn1.
 dsend() { H dbus-send --system --print-reply --reply-timeout=600000 --dest=org.pgnspawn1 /org/pgnspawn1 "org.pgnspawn1.Manager.$1" "${@:2}" 2>&1; }
 prop() { H busctl get-property org.pgnspawn1 "/org/pgnspawn1/instance/$1" org.pgnspawn1.Instance "$2"; }
 now_ms() { date +%s%3N; }
+# spare_ready: waits (60 s at most) until the daemon's spare cluster is complete. initdb
+# makes it in .spare-VERSION.new, renamed to .spare-VERSION when done: a PG_VERSION in the
+# .new directory is written at initdb's start, long before it has finished.
+spare_ready() {
+    H sh -c 'for i in $(seq 600); do
+        ready=0
+        for d in /var/lib/pgnspawn/.spare-*; do
+            case "$d" in *.new) ready=0; break ;; esac
+            [ -f "$d/PG_VERSION" ] && ready=1
+        done
+        [ "$ready" = 1 ] && ! pgrep -x initdb >/dev/null && exit 0
+        sleep 0.1
+    done
+    exit 1'
+}
 
 # psql_at HOST PORT USER DATABASE PASSWORD SQL: one psql session over TCP inside the host,
 # unaligned and quiet; prints the rows or psql's error.
