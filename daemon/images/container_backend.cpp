@@ -27,6 +27,7 @@ PgParams user_connection_params(const InstanceConfig& c, const std::string& host
             {"password", c.password},
             {"dbname", c.database},
             {"sslmode", "disable"},
+            {"gssencmode", "disable"},  // nor GSSAPI: libpq would look for Kerberos credentials first
             {"application_name", application_name}};
 }
 

@@ -216,8 +216,9 @@ void ContainerStart::on_unit_state(const std::string& state) {
 }
 
 // 4. The unit started.
+// (No ResetFailedUnit here: the leftover cleanup has reset a failed unit of this name and
+// waited for it to be unloaded; a call to systemd per start is CPU when ten start at once.)
 void ContainerStart::start_unit() {
-    b_.systemd().reset_failed_unit(unit_name(c_.name));
     std::weak_ptr<ContainerStart> weak = weak_from_this();
     b_.systemd().start_transient_service(transient_service(c_, d_, b_.settings().stop_timeout_usec),
                                          [weak](const std::string& error, bool unit_exists) {

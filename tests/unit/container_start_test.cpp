@@ -90,8 +90,8 @@ TEST_F(ContainerStartTest, RunsTheDescriptionTopToBottom) {
     run(recording());
     EXPECT_EQ(*result, "");
     EXPECT_THAT(events, ElementsAre("prepare", std::string("unit-state ") + kUnit, "remove-machine pgnspawn-dev",
-                                    "precondition", std::string("watch ") + kUnit, std::string("reset-failed ") + kUnit,
-                                    std::string("start ") + kUnit, "ready"));
+                                    "precondition", std::string("watch ") + kUnit, std::string("start ") + kUnit,
+                                    "ready"));
     EXPECT_THAT(phases, ElementsAre("creating", "initdb", "starting", "connecting"));
     EXPECT_FALSE(backend.starting());
 }
@@ -154,6 +154,15 @@ TEST_F(ContainerStartTest, ALeftoverRunningUnitIsStoppedBeforeTheStart) {
     auto at = [&](const std::string& e) { return std::find(events.begin(), events.end(), e) - events.begin(); };
     EXPECT_LT(at(std::string("stop ") + kUnit), at("remove-machine pgnspawn-dev"));
     EXPECT_LT(at("remove-machine pgnspawn-dev"), at(std::string("start ") + kUnit));
+}
+
+TEST_F(ContainerStartTest, AFailedLeftoverUnitIsResetAndItsUnloadingAwaitedBeforeTheStart) {
+    systemd.unit_states = {{"loaded", "failed"}};  // then: not loaded any more
+    run(recording());
+    EXPECT_EQ(*result, "");
+    auto at = [&](const std::string& e) { return std::find(events.begin(), events.end(), e) - events.begin(); };
+    EXPECT_LT(at(std::string("reset-failed ") + kUnit), at(std::string("start ") + kUnit));
+    EXPECT_EQ(std::count(events.begin(), events.end(), std::string("reset-failed ") + kUnit), 1);
 }
 
 TEST_F(ContainerStartTest, AStaleUnitIsWaitedForAndTheStartTriedAgain) {
