@@ -15,7 +15,9 @@
 # stop      Stop  vs  pg_ctl stop -m fast
 # 10 cold   ten instances with no state started at once, until all are ready  vs  ten
 #           bare clusters set up as in "cold" at once
-# 10 warm   the same ten, initialised, started at once  vs  ten pg_ctl start -w at once
+# 10 warm   the same ten, initialised, started at once  vs  ten pg_ctl start -w at once;
+#           and vs ten pg_ctl start -w each followed by a first login as the user over TCP
+#           (psql), the round trip Start makes before it returns
 # calls     GetAddress and HealthCheck: N sequential calls from one client over one
 #           connection (bench/dbus_latency, sd-bus): p50, p99, calls per second
 # idle      the daemon's CPU time, context switches (= wake-ups) and RSS over SECONDS
@@ -97,6 +99,10 @@ med() { printf '%s\n' "$@" | median; }
 initdb_cmd() { echo "runuser -u postgres -- $bin/initdb -D /var/lib/bare/$1/data -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8"; }
 pgctl() { echo "runuser -u postgres -- $bin/pg_ctl -D /var/lib/bare/$1/data -o \"-c port=\$((5600 + $1)) -c listen_addresses=127.0.0.1 -c unix_socket_directories=/var/lib/bare/$1\" -l /var/lib/bare/$1/log"; }
 bare_cold() { echo "install -d -o postgres -g postgres /var/lib/bare/$1 && $(initdb_cmd "$1") && $(pgctl "$1") start -w && runuser -u postgres -- $bin/createuser -h /var/lib/bare/$1 -p \$((5600 + $1)) bench && runuser -u postgres -- $bin/createdb -h /var/lib/bare/$1 -p \$((5600 + $1)) -O bench bench"; }
+# After bare_cold, outside any measurement: the role gets the instances' password (bench/etc).
+bare_password() { echo "runuser -u postgres -- $bin/psql -h /var/lib/bare/$1 -p \$((5600 + $1)) -U postgres -XAtqc \"ALTER ROLE bench PASSWORD 'bench'\""; }
+# A first login as the user over TCP: what pgnspawn's Start makes before it returns.
+bare_login() { echo "PGPASSWORD=bench $bin/psql -h 127.0.0.1 -p \$((5600 + $1)) -U bench -d bench -XAtqc 'SELECT 1'"; }
 
 H $mgr ListInstances >/dev/null || die "the daemon does not answer"   # D-Bus activation
 
@@ -108,7 +114,7 @@ if [ "$testdbs" = 1 ]; then
     exit 0
 fi
 
-declare -a cold warm stop bcold bwarm bstop pcold pwarm bpcold bpwarm
+declare -a cold warm stop bcold bwarm bstop pcold pwarm bpcold bpwarm bplogin
 declare -a ga50 ga99 garate hc50 hc99 hcrate
 hc_calls=$(( calls / 4 > 100 ? calls / 4 : calls ))   # HealthCheck is a libpq round trip: fewer
 for run in $(seq "$runs"); do
@@ -148,8 +154,12 @@ for run in $(seq "$runs"); do
     H sh -c "$(ten "$mgr Stop s par\$i")" >/dev/null || die "10 Stops failed"
     quiet
     bpcold+=("$(timed "$(ten "$(bare_cold '$i')")")") || die "10 bare cold starts at once failed"
+    H sh -c "$(ten "$(bare_password '$i')")" >/dev/null || die "setting the bare roles' password failed"
     H sh -c "$(ten "$(pgctl '$i') stop -m fast")" >/dev/null || die "10 bare stops failed"
     bpwarm+=("$(timed "$(ten "$(pgctl '$i') start -w")")") || die "10 bare warm starts at once failed"
+    H sh -c "$(ten "$(pgctl '$i') stop -m fast")" >/dev/null || die "10 bare stops failed"
+    bplogin+=("$(timed "$(ten "$(pgctl '$i') start -w && $(bare_login '$i')")")") ||
+        die "10 bare warm starts with a login at once failed"
     H sh -c "$(ten "$(pgctl '$i') stop -m fast")" >/dev/null || die "10 bare stops failed"
 done
 
@@ -190,6 +200,7 @@ m_cold=$(med "${cold[@]}") m_warm=$(med "${warm[@]}") m_bwarm=$(med "${bwarm[@]}
     row "stop" "$(med "${stop[@]}")" "$(med "${bstop[@]}")"
     row "10 at once, cold, all ready" "$(med "${pcold[@]}")" "$(med "${bpcold[@]}")"
     row "10 at once, warm, all ready" "$(med "${pwarm[@]}")" "$(med "${bpwarm[@]}")"
+    row "  the same, bare + a login" "$(med "${pwarm[@]}")" "$(med "${bplogin[@]}")"
     echo
     echo "| call from one client        |     calls |      p50 |      p99 | calls/s |"
     echo "|-----------------------------|-----------|----------|----------|---------|"
@@ -202,12 +213,13 @@ m_cold=$(med "${cold[@]}") m_warm=$(med "${warm[@]}") m_bwarm=$(med "${bwarm[@]}
     echo "         cold <= warm + 300 ms: $(yes_no "$m_cold <= $m_warm + 300") (cold $m_cold ms, warm + 300 = $(awk -v w="$m_warm" 'BEGIN {print w + 300}') ms)"
     echo "         GetAddress p99 < 1 ms: $(yes_no "$m_ga99 < 1000") ($m_ga99 µs)"
     echo "         no wake-ups when idle: $(yes_no "$idle_vol + $idle_inv == 0") ($((idle_vol + idle_inv)) context switches in ${idle} s)"
+    echo "         10 warm at once <= 1.1 x ten bare pg_ctl start -w: $(yes_no "$(med "${pwarm[@]}") <= 1.1 * $(med "${bpwarm[@]}")") ($(ratio "$(med "${pwarm[@]}")" "$(med "${bpwarm[@]}")") x); with a first login after each pg_ctl, as Start makes: $(yes_no "$(med "${pwarm[@]}") <= 1.1 * $(med "${bplogin[@]}")") ($(ratio "$(med "${pwarm[@]}")" "$(med "${bplogin[@]}")") x)"
     echo
     echo "raw (ms): cold ${cold[*]} | bare ${bcold[*]}"
     echo "          warm ${warm[*]} | bare ${bwarm[*]}"
     echo "          stop ${stop[*]} | bare ${bstop[*]}"
     echo "          10 cold ${pcold[*]} | bare ${bpcold[*]}"
-    echo "          10 warm ${pwarm[*]} | bare ${bpwarm[*]}"
+    echo "          10 warm ${pwarm[*]} | bare ${bpwarm[*]} | bare + a login ${bplogin[*]}"
     echo "raw (µs): GetAddress p50 ${ga50[*]} p99 ${ga99[*]} | HealthCheck p50 ${hc50[*]} p99 ${hc99[*]}"
 } | tee "$out_file"
 # CI's smoke run covers the databases-for-tests pass too, so that it cannot rot.

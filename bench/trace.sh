@@ -2,8 +2,9 @@
 # Where the time of "10 at once, warm" goes: ten warm Starts of par1..par10 sent together,
 # then the same ten containers started without the daemon (bench/no_daemon.py: the units
 # the daemon ran, through systemd-run, then postmaster.pid and a round trip as the user),
-# then ten bare `pg_ctl start -w` together, in the same booted test host, ROUNDS times
-# each, alternating; for each round a per-phase timeline (bench/trace_timeline.py: the
+# then ten bare `pg_ctl start -w` together, then ten bare `pg_ctl start -w` each followed by
+# a first login as the user (psql over TCP: what Start promises), in the same booted test
+# host, ROUNDS times each, alternating; for each round a per-phase timeline (bench/trace_timeline.py: the
 # daemon's journal lines, machined's and systemd's about the units, PostgreSQL's own "ready
 # to accept connections", the client's return) as offsets from the moment the ten were sent.
 #
@@ -58,6 +59,11 @@ busy='$(awk "/^cpu / {print (\$2 + \$3 + \$4 + \$7 + \$8) * 10}" /proc/stat)'
 H sh -c "$(ten "$mgr Start s par\$i >/dev/null && $mgr Stop s par\$i >/dev/null")" || die "initialising failed"
 H sh -c "rm -rf /var/lib/bare; install -d -o postgres -g postgres /var/lib/bare; $(ten "install -d -o postgres -g postgres /var/lib/bare/\$i && runuser -u postgres -- $bin/initdb -D /var/lib/bare/\$i/data -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null")" ||
     die "initdb failed"
+# In each bare cluster the role and database of the instances (bench/etc: user, password and
+# database "bench"), for the round with a first login after pg_ctl.
+login="PGPASSWORD=bench $bin/psql -h 127.0.0.1 -p \$((5600 + \$i)) -U bench -d bench -XAtqc 'SELECT 1'"
+H sh -c "$(ten "$pgctl start -w >/dev/null && runuser -u postgres -- $bin/psql -h /var/lib/bare/\$i -p \$((5600 + \$i)) -U postgres -XAtqc \"CREATE ROLE bench LOGIN PASSWORD 'bench'\" >/dev/null && runuser -u postgres -- $bin/createdb -h /var/lib/bare/\$i -p \$((5600 + \$i)) -O bench bench && $pgctl stop -m fast >/dev/null")" ||
+    die "cannot make the role in the bare clusters"
 # The spare cluster the first starts asked for, made before anything is measured.
 await_spare() { spare_ready || die "no spare cluster within 60 s"; }
 await_spare
@@ -88,5 +94,11 @@ for r in $(seq "$rounds"); do
         t1=\$(date +%s%N); b1=$busy; echo \"all ten: \$(( (t1 - t0) / 1000000 )) ms, machine CPU \$((b1 - b0)) ms\"; sleep 1
         { $cpu_snap; } >> /tmp/cpu; $cpu_delta /tmp/cpu
         /usr/local/bin/trace_timeline bare \$t0 /tmp/ends /var/lib/bare/*/log" || die "bare round failed"
+    H sh -c "$(ten "$pgctl stop -m fast >/dev/null")"
+    # What Start promises, by hand: pg_ctl start -w, then a first login as the user over TCP.
+    H sh -c "sleep 1; b0=$busy; t0=\$(date +%s%N);
+        $(ten "$pgctl start -w >/dev/null && $login >/dev/null")
+        t1=\$(date +%s%N); b1=$busy; echo \"all ten: \$(( (t1 - t0) / 1000000 )) ms, machine CPU \$((b1 - b0)) ms (bare pg_ctl start -w, then psql as the user over TCP)\"" ||
+        die "the bare round with a login failed"
     H sh -c "$(ten "$pgctl stop -m fast >/dev/null")"
 done
