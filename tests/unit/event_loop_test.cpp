@@ -9,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "loop_deadline.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/epoll.h>
@@ -20,14 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 
 /// Runs the loop until `stop` is called from a callback, bounded by a 5 s timer.
-class LoopTest : public ::testing::Test {
+class LoopTest : public ::testing::Test, protected test::LoopWithDeadline {
 protected:
-    EventLoop loop;
-    EventSource deadline = loop.add_timer(5s, [this] {
-        timed_out = true;
-        loop.exit(0);
-    });
-    bool timed_out = false;
 
     /// Ends the loop after `after` (sd-event's default timer accuracy is 250 ms, so
     /// timers due close together fire together, in any order: tests that need an order

@@ -6,19 +6,15 @@
 
 #include <vector>
 
+#include "loop_deadline.hpp"
+
 namespace pgnspawn {
 namespace {
 
 using namespace std::chrono_literals;
 
-class WhenQuietTest : public ::testing::Test {
+class WhenQuietTest : public ::testing::Test, protected test::LoopWithDeadline {
 protected:
-    EventLoop loop;
-    EventSource deadline = loop.add_timer(5s, [this] {
-        timed_out = true;
-        loop.exit(0);
-    });
-    bool timed_out = false;
     bool busy = false;
     std::vector<std::string> ran;
     WhenQuiet quiet{loop, 50ms, [this] { return busy; }};
