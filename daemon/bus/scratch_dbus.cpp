@@ -49,12 +49,11 @@ void ManagerObject::scratch_state_changed(const Instance& instance) {
         scratch_.instance_running(instance.config());
         // The sweeps cost a connection and a query each: not while other starts need the CPU.
         housekeeping_.run(instance.name(), [this, name = instance.name()] {
-            for (const auto& running : manager_.instances())
-                if (running->name() == name && running->state() == State::Running &&
-                    running->config().image == ImageKind::Host) {
-                    scratch_.sweep_leftovers(running->config());
-                    snapshots_.sweep_leftovers(running->config());
-                }  // one that stopped meanwhile is swept at its next start
+            const Instance* running = manager_.find(name);
+            if (!running || running->state() != State::Running || running->config().image != ImageKind::Host)
+                return;  // stopped meanwhile: swept at its next start
+            scratch_.sweep_leftovers(running->config());
+            snapshots_.sweep_leftovers(running->config());
         });
     } else if (instance.state() != State::Stopping) {
         housekeeping_.cancel(instance.name());

@@ -80,6 +80,8 @@ public:
     Instance& lookup_startable(std::string_view name);
     /// Configured instances in file order, then those waiting to be removed.
     const std::vector<std::unique_ptr<Instance>>& instances() const { return instances_; }
+    /// The instance of that name (configured, created or waiting to be removed), or null.
+    Instance* find(std::string_view name) const;
     /// Whether any instance is starting now.
     bool any_starting() const;
     bool removal_pending(std::string_view name) const { return removals_.count(std::string(name)) > 0; }
@@ -113,7 +115,6 @@ public:
 
 private:
     Instance& add(const InstanceConfig& config);
-    Instance* find(std::string_view name) const;
     bool at_rest(const Instance& instance);
     // Instance::Observer: passed on, and pending removals or changes settled.
     void state_changed(const Instance& instance) override;

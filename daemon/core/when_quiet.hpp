@@ -1,8 +1,8 @@
 // Work that can wait until no instance is starting. Starts sent together are bound by CPU
-// (each is a container, a postmaster and a round trip as the user); the housekeeping an
-// instance asks for once it runs (the sweeps for leftovers of scratch databases and
-// snapshot operations: a connection and a query each) would compete with the others'
-// starts, and nobody waits for it. So it waits for a quiet moment.
+// (each is a container, a postmaster and a round trip as the user); background work
+// nobody waits for would compete with them: the sweeps for leftovers of scratch databases
+// and snapshot operations an instance asks for once it runs (a connection and a query
+// each), and the spare cluster's initdb (images/cluster.*). So it waits for a quiet moment.
 #pragma once
 
 #include "platform/event_loop.hpp"

@@ -98,7 +98,7 @@ void ClusterInit::on_exit(const siginfo_t& si) {
 // ---------------------------------------------------------------------------------------
 
 SparePool::SparePool(EventLoop& loop, std::chrono::milliseconds delay, std::function<bool()> busy)
-    : loop_(loop), delay_(delay), busy_(std::move(busy)) {}
+    : loop_(loop), wanted_(loop, delay, std::move(busy)) {}
 
 SparePool::~SparePool() = default;
 
@@ -116,23 +116,9 @@ bool SparePool::take(const InstanceConfig& c, const fs::path& data) {
 
 void SparePool::want(const InstanceConfig& c) {
     std::error_code ec;
-    if (jobs_.count(c.postgresql_version) || fs::exists(spare_cluster_dir(c) / "PG_VERSION", ec)) {
-        if (wanted_.empty())
-            return;  // nothing to do: no timer, no wake-up
-    } else {
-        wanted_.insert_or_assign(c.postgresql_version, c);
-    }
-    // (Re)armed by every start: the spare waits for a quiet moment.
-    timer_ = loop_.add_timer(delay_, [this] { make_wanted(); });
-}
-
-void SparePool::make_wanted() {
-    if (busy_())
-        return;  // that start re-arms the timer when it finishes
-    auto wanted = std::move(wanted_);
-    wanted_.clear();
-    for (const auto& [version, config] : wanted)
-        make(config);
+    if (jobs_.count(c.postgresql_version) || fs::exists(spare_cluster_dir(c) / "PG_VERSION", ec))
+        return wanted_.poke();  // (Re)armed by every start, for other versions waiting; no timer if none
+    wanted_.run(c.postgresql_version, [this, c] { make(c); });
 }
 
 void SparePool::make(const InstanceConfig& c) {

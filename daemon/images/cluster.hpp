@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/when_quiet.hpp"
 #include "platform/event_loop.hpp"
 
 #include <sys/types.h>
@@ -60,15 +61,11 @@ public:
     void want(const InstanceConfig& c);
 
 private:
-    void make_wanted();
     void make(const InstanceConfig& c);
 
     EventLoop& loop_;
-    std::chrono::milliseconds delay_;
-    std::function<bool()> busy_;
-    std::map<std::string, InstanceConfig> wanted_;              ///< by PostgreSQL version
+    WhenQuiet wanted_;                                          ///< the spares to make, by PostgreSQL version
     std::map<std::string, std::unique_ptr<ClusterInit>> jobs_;  ///< by PostgreSQL version
-    EventSource timer_;
     Lifetime lifetime_;
 };
 
